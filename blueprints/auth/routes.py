@@ -1,0 +1,176 @@
+"""Sign-in pages for staff and customers, customer sign-up, and sign-out."""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, request, url_for
+from sqlalchemy import func, select
+
+from blueprints.auth import bp
+from blueprints.auth.forms import CustomerLoginForm, SignupForm, StaffLoginForm
+from blueprints.htmx import form_error_status, redirect_to, render
+from blueprints.ratelimits import count_failures, login_key, login_limit
+from blueprints.sessions import current_customer, current_staff, sign_in, sign_out
+from extensions import db, limiter
+from models import audit
+from models.base import utcnow
+from models.customers import Customer, SignupRefused, check_signup_age, find_by_medical_card
+from models.users import ROLE_RANK, User
+
+_LOCK_MINUTES = 15
+
+
+def _safe_next(default: str) -> str:
+    """Return the ?next= path when it stays on this site, else the default."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return default
+
+
+def _refuse(form, template: str, message: str, **context):
+    form.form_errors.append(message)
+    return render(template, block="form", status=form_error_status(), form=form, **context)
+
+
+@bp.route("/staff/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, key_func=login_key, methods=["POST"], deduct_when=count_failures)
+def staff_login():
+    """Sign a staff member in with email and password."""
+    form = StaffLoginForm()
+    if not form.validate_on_submit():
+        status = form_error_status() if request.method == "POST" else 200
+        return render("auth/staff_login.html", block="form", status=status, form=form)
+
+    email = form.email.data.strip().lower()
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        audit.record("login.locked", user_id=user.id)
+        db.session.commit()
+        return _refuse(
+            form,
+            "auth/staff_login.html",
+            "This account is locked after too many failed sign-ins. Try again in 15 minutes "
+            "or ask a manager.",
+        )
+    if user is None or not user.check_password(form.password.data) or not user.active:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= current_app.config["PASSWORD_LOCK_AFTER"]:
+                user.locked_until = now + timedelta(minutes=_LOCK_MINUTES)
+                user.failed_logins = 0
+            audit.record("login.failed", user_id=user.id)
+            db.session.commit()
+        return _refuse(form, "auth/staff_login.html", "That email and password do not match.")
+    if not user.memberships:
+        return _refuse(form, "auth/staff_login.html", "Your account is not assigned to a store.")
+
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    sign_in(user)
+    audit.record("login.staff", store_id=user.stores()[0].id, user_id=user.id)
+    db.session.commit()
+    top_role = max((m.role for m in user.memberships), key=ROLE_RANK.__getitem__)
+    default = url_for("manage.dashboard") if top_role != "budtender" else url_for("register.home")
+    return redirect_to(_safe_next(default))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out for good: the session row is revoked, so a copied cookie stops working."""
+    was_staff = current_staff() is not None
+    sign_out()
+    db.session.commit()
+    flash("You are signed out.", "info")
+    return redirect_to(url_for("auth.staff_login") if was_staff else url_for("storefront.index"))
+
+
+@bp.route("/account/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, key_func=login_key, methods=["POST"], deduct_when=count_failures)
+def customer_login():
+    """Sign a customer in to their online account."""
+    form = CustomerLoginForm()
+    if not form.validate_on_submit():
+        status = form_error_status() if request.method == "POST" else 200
+        return render("auth/customer_login.html", block="form", status=status, form=form)
+
+    email = form.email.data.strip().lower()
+    customer = db.session.scalar(select(Customer).where(func.lower(Customer.email) == email))
+    now = utcnow()
+    if customer is not None and customer.locked_until is not None and customer.locked_until > now:
+        return _refuse(
+            form,
+            "auth/customer_login.html",
+            "This account is locked after too many failed sign-ins. Try again in 15 minutes.",
+        )
+    if customer is None or not customer.check_password(form.password.data):
+        if customer is not None:
+            customer.failed_logins += 1
+            if customer.failed_logins >= current_app.config["PASSWORD_LOCK_AFTER"]:
+                customer.locked_until = now + timedelta(minutes=_LOCK_MINUTES)
+                customer.failed_logins = 0
+            db.session.commit()
+        return _refuse(form, "auth/customer_login.html", "That email and password do not match.")
+    customer.failed_logins = 0
+    sign_in(customer)
+    db.session.commit()
+    return redirect_to(_safe_next(url_for("storefront.account")))
+
+
+@bp.route("/account/signup", methods=["GET", "POST"])
+def signup():
+    """Create a customer's online account; under 21 needs a valid medical card (then 18+)."""
+    if current_customer() is not None:
+        return redirect_to(url_for("storefront.account"))
+    form = SignupForm()
+    if not form.validate_on_submit():
+        status = form_error_status() if request.method == "POST" else 200
+        return render("auth/signup.html", block="form", status=status, form=form)
+
+    today = utcnow().date()
+    card_expires = form.medical_card_expires.data if form.has_medical_card.data else None
+    if card_expires is not None and card_expires < today:
+        form.medical_card_expires.errors.append(
+            "This card has expired. Renew it with the state before registering it."
+        )
+        return render("auth/signup.html", block="form", status=form_error_status(), form=form)
+    try:
+        check_signup_age(form.date_of_birth.data, today, card_expires)
+    except SignupRefused as refusal:
+        form.date_of_birth.errors.append(str(refusal))
+        return render("auth/signup.html", block="form", status=form_error_status(), form=form)
+
+    email = form.email.data.strip().lower()
+    if db.session.scalar(select(Customer.id).where(func.lower(Customer.email) == email)):
+        form.email.errors.append("An account with this email exists. Sign in instead.")
+        return render("auth/signup.html", block="form", status=form_error_status(), form=form)
+
+    customer = Customer(
+        first_name=form.first_name.data.strip(),
+        last_name=form.last_name.data.strip(),
+        email=email,
+        phone=(form.phone.data or "").strip() or None,
+        date_of_birth=form.date_of_birth.data,
+        resident_state=form.resident_state.data,
+    )
+    customer.set_password(form.password.data)
+    if form.has_medical_card.data:
+        customer.kind = "medical"
+        customer.medical_card_number = form.medical_card_number.data
+        customer.medical_card_state = form.medical_card_state.data
+        customer.medical_card_expires = card_expires
+        if find_by_medical_card(form.medical_card_number.data) is not None:
+            form.medical_card_number.errors.append(
+                "This card is already registered. Sign in, or ask the store to help."
+            )
+            return render("auth/signup.html", block="form", status=form_error_status(), form=form)
+    db.session.add(customer)
+    db.session.flush()
+    sign_in(customer)
+    audit.record("customer.signup", customer_id=customer.id)
+    db.session.commit()
+    flash(f"Welcome, {customer.first_name}! Your account is ready.", "success")
+    return redirect_to(_safe_next(url_for("storefront.account")))

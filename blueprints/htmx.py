@@ -1,0 +1,77 @@
+"""Every read and write of HX-* headers, so a move to another htmx helper touches one file."""
+
+import json
+
+from flask import Response, make_response, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """Return whether htmx sent this request (and not to restore history)."""
+    return request.headers.get("HX-Request") == "true" and (
+        request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def is_boosted() -> bool:
+    """Return whether the request came from an hx-boost link or form."""
+    return request.headers.get("HX-Boosted") == "true"
+
+
+def wants_fragment() -> bool:
+    """Return whether to answer with a block instead of the whole page."""
+    return is_htmx() and not is_boosted()
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
+    """Render the full page, or only `block` when htmx asked for a fragment."""
+    from flask import render_template
+
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    return make_response(body, status)
+
+
+def form_error_status() -> int:
+    """Return the status for a form that failed validation and is shown again."""
+    return 422
+
+
+def redirect_to(url: str) -> Response:
+    """Navigate after a POST: a full load for htmx (HX-Redirect), 303 See Other otherwise."""
+    # A full load, not HX-Location: signing in or out changes the session's CSRF token and the
+    # page's surface, both of which live on <body>, which an htmx swap would keep.
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    response = make_response("", 303)
+    response.headers["Location"] = url
+    return response
+
+
+def full_redirect(response: Response, url: str) -> Response:
+    """Make htmx do a full page load of url (e.g. to the login page when the session ended)."""
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def retarget(response: Response, selector: str, swap: str = "innerHTML") -> Response:
+    """Send the response to another element; set HX-Reswap ourselves (htmx-flask rejects some)."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
+def trigger(response: Response, event: str, detail: object = None) -> Response:
+    """Fire a client event when the response arrives."""
+    response.headers["HX-Trigger"] = json.dumps({event: detail}) if detail is not None else event
+    return response
+
+
+def vary_on_htmx(response: Response) -> Response:
+    """Tell caches the body depends on whether htmx asked."""
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,7 @@
+"""The back office for managers."""
+
+from flask import Blueprint
+
+bp = Blueprint("manage", __name__)
+
+from blueprints.manage import routes  # noqa: E402, F401

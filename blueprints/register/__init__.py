@@ -1,0 +1,7 @@
+"""The budtender's register on a shared tablet."""
+
+from flask import Blueprint
+
+bp = Blueprint("register", __name__)
+
+from blueprints.register import routes  # noqa: E402, F401

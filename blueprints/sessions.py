@@ -1,0 +1,117 @@
+"""Signing staff and customers in and out, with a server-side row per session so logout is final."""
+
+from datetime import timedelta
+
+from flask import Flask, current_app, flash, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy.exc import OperationalError
+
+from blueprints.htmx import full_redirect, is_htmx
+from extensions import db, login_manager
+from models.base import utcnow
+from models.customers import Customer
+from models.users import LoginSession, User
+
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def sign_in(principal: User | Customer) -> None:
+    """Start a fresh session for a staff member or a customer."""
+    session.clear()
+    if isinstance(principal, User):
+        token = LoginSession.open(user_id=principal.id)
+    else:
+        token = LoginSession.open(customer_id=principal.id)
+    session["sid"] = token
+    session.permanent = True
+    login_user(principal)
+
+
+def sign_out() -> None:
+    """End the session on the server and in the browser."""
+    row = LoginSession.find(session.get("sid"))
+    if row is not None and row.revoked_at is None:
+        row.revoke()
+    logout_user()
+    session.clear()
+
+
+def _load(principal_id: str):
+    row = LoginSession.find(session.get("sid"))
+    config = current_app.config
+    now = utcnow()
+    if row is None or not row.is_live(
+        timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
+        now,
+    ):
+        return None
+    kind, _, raw_id = principal_id.partition(":")
+    if not raw_id.isdigit():
+        return None
+    if kind == "staff" and row.user_id == int(raw_id):
+        principal = db.session.get(User, row.user_id)
+    elif kind == "customer" and row.customer_id == int(raw_id):
+        principal = db.session.get(Customer, row.customer_id)
+    else:
+        return None
+    # Reading pages do not write on every hit; a minute's precision is enough for idle expiry.
+    if now - row.last_seen_at > _TOUCH_EVERY and request.method not in ("GET", "HEAD"):
+        row.last_seen_at = now
+    elif now - row.last_seen_at > _TOUCH_EVERY:
+        _touch_later(row.token_hash, now)
+    return principal
+
+
+def _touch_later(token_hash: str, now) -> None:
+    """Update last_seen in its own short transaction after the response, so GETs stay read-only."""
+    from flask import after_this_request
+
+    @after_this_request
+    def touch(response):
+        db.session.rollback()
+        try:
+            db.session.execute(
+                LoginSession.__table__.update()
+                .where(LoginSession.token_hash == token_hash)
+                .values(last_seen_at=now)
+            )
+            db.session.commit()
+        except OperationalError:
+            # A busy database must not fail the page; the next request touches again.
+            db.session.rollback()
+            current_app.logger.warning("could not record session activity")
+        return response
+
+
+def _unauthorized():
+    from flask import make_response, redirect
+
+    endpoint = request.endpoint or ""
+    if endpoint.startswith(("register.", "manage.")):
+        target = url_for("auth.staff_login", next=request.path)
+        message = "Please sign in to continue."
+    else:
+        target = url_for("auth.customer_login", next=request.path)
+        message = "Please sign in to your account."
+    if is_htmx():
+        return full_redirect(make_response("", 401), target)
+    flash(message, "info")
+    return redirect(target)
+
+
+def init_app(app: Flask) -> None:
+    """Wire the session loader and the not-signed-in answer into Flask-Login."""
+    login_manager.user_loader(_load)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.session_protection = "strong"
+
+
+def current_staff() -> User | None:
+    """Return the signed-in staff member, if any."""
+    return current_user if isinstance(current_user, User) else None
+
+
+def current_customer() -> Customer | None:
+    """Return the signed-in customer, if any."""
+    return current_user if isinstance(current_user, Customer) else None

@@ -1,0 +1,1 @@
+"""Background work: RQ queues, the app-context wrapper, and the jobs themselves."""

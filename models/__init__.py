@@ -1,0 +1,6 @@
+"""Tables and the rules that change them."""
+
+
+def load_all() -> None:
+    """Import every table module so the metadata is complete (for migrations and create_all)."""
+    from models import audit, catalog, compliance, customers, inventory, orders, stores, users  # noqa: F401

@@ -1,0 +1,136 @@
+"""Orders from the register and the web, their lines (snapshots) and tenders."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import utcnow
+from models.customers import Customer
+from models.stores import Store
+from models.users import User
+
+ORDER_STATUSES = (
+    "open",
+    "placed",
+    "accepted",
+    "packed",
+    "ready",
+    "completed",
+    "voided",
+    "cancelled",
+    "expired",
+)
+TENDER_KINDS = ("cash", "debit", "gift_card", "store_credit")
+
+
+class Order(db.Model):
+    """A sale in progress or done, from the register or the online menu."""
+
+    __tablename__ = "sale_order"
+    __table_args__ = (
+        CheckConstraint("channel IN ('register', 'web')", name="channel"),
+        CheckConstraint(
+            "status IN ('open', 'placed', 'accepted', 'packed', 'ready', 'completed', 'voided', "
+            "'cancelled', 'expired')",
+            name="status",
+        ),
+        CheckConstraint("subtotal_cents >= 0", name="subtotal_nonnegative"),
+        CheckConstraint("discount_cents >= 0", name="discount_nonnegative"),
+        CheckConstraint("tax_cents >= 0", name="tax_nonnegative"),
+        CheckConstraint("total_cents >= 0", name="total_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    budtender_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The register's complete button sends this; a retried submit finds the same sale.
+    client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    customer_class: Mapped[str] = mapped_column(String(16), default="adult_use")
+    pickup_at: Mapped[datetime | None]
+    subtotal_cents: Mapped[int] = mapped_column(default=0)
+    discount_cents: Mapped[int] = mapped_column(default=0)
+    discount_reason: Mapped[str | None] = mapped_column(String(200))
+    tax_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column(default=0)
+    tax_lines: Mapped[list] = mapped_column(JSON, default=list)
+    business_date: Mapped[date | None] = mapped_column(index=True)
+    completed_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(String(300))
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    store: Mapped[Store] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    budtender: Mapped[User | None] = relationship(foreign_keys=[budtender_id])
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    tenders: Mapped[list["Tender"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Tender.id"
+    )
+
+
+class OrderLine(db.Model):
+    """One line of an order, with the product as it was when sold and the package it came from."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_cents >= 0", name="unit_price_nonnegative"),
+        CheckConstraint("discount_cents >= 0", name="discount_nonnegative"),
+        CheckConstraint("line_total_cents >= 0", name="line_total_nonnegative"),
+        CheckConstraint("returned_quantity >= 0", name="returned_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    brand: Mapped[str] = mapped_column(String(80))
+    sku: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(16))
+    limit_category: Mapped[str | None] = mapped_column(String(20))
+    package_tag: Mapped[str | None] = mapped_column(String(32))
+    # Units for packaged goods, milligrams for goods sold by weight.
+    quantity: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(8), default="each")
+    unit_price_cents: Mapped[int]
+    net_weight_mg: Mapped[int | None]
+    thc_mg: Mapped[int | None]
+    thc_pct_bp: Mapped[int | None]
+    discount_cents: Mapped[int] = mapped_column(default=0)
+    discount_reason: Mapped[str | None] = mapped_column(String(200))
+    line_total_cents: Mapped[int] = mapped_column(default=0)
+    returned_quantity: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Tender(db.Model):
+    """A payment toward an order; cash records what was handed over and the change."""
+
+    __tablename__ = "tender"
+    __table_args__ = (
+        CheckConstraint("kind IN ('cash', 'debit', 'gift_card', 'store_credit')", name="kind"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("change_cents >= 0", name="change_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int]
+    tendered_cents: Mapped[int | None]
+    change_cents: Mapped[int] = mapped_column(default=0)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="tenders")

@@ -1,0 +1,83 @@
+"""Stores (licensed facilities) and their settings."""
+
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, CheckConstraint, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import db
+from models.base import utcnow
+from models.crypto import cipher
+from tracktrace import LABELS as TRACKTRACE_LABELS
+
+
+class Store(db.Model):
+    """A licensed dispensary location."""
+
+    __tablename__ = "store"
+    __table_args__ = (
+        CheckConstraint("tracktrace_system IN ('metrc', 'biotrack')", name="tracktrace_system"),
+        CheckConstraint("length(state) = 2", name="state_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    license_number: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    street: Mapped[str] = mapped_column(String(160))
+    city: Mapped[str] = mapped_column(String(80))
+    postal_code: Mapped[str] = mapped_column(String(12))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    hours: Mapped[dict] = mapped_column(JSON, default=dict)
+    sells_adult_use: Mapped[bool] = mapped_column(default=True)
+    sells_medical: Mapped[bool] = mapped_column(default=False)
+    online_ordering: Mapped[bool] = mapped_column(default=True)
+    rule_pack: Mapped[str] = mapped_column(String(8))
+    local_tax_rates_bp: Mapped[dict] = mapped_column(JSON, default=dict)
+    tracktrace_system: Mapped[str] = mapped_column(String(16))
+    # A dry-run store records the exact payloads instead of sending them (the demo stores do).
+    tracktrace_dry_run: Mapped[bool] = mapped_column(default=True)
+    tracktrace_license: Mapped[str] = mapped_column(String(40), default="")
+    tracktrace_base_url: Mapped[str] = mapped_column(String(200), default="")
+    tracktrace_credentials_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the store's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def local_now(self) -> datetime:
+        """Return the current time on the store's clock."""
+        return utcnow().astimezone(self.zone)
+
+    def business_date(self, at: datetime | None = None) -> date:
+        """Return the business day that an instant falls on, in the store's time zone."""
+        return (at or utcnow()).astimezone(self.zone).date()
+
+    def set_tracktrace_credentials(self, credentials: dict) -> None:
+        """Store the state-system credentials encrypted."""
+        self.tracktrace_credentials_enc = cipher().encrypt(
+            json.dumps(credentials), b"store.tracktrace_credentials"
+        )
+
+    def tracktrace_credentials(self) -> dict:
+        """Return the decrypted state-system credentials."""
+        if not self.tracktrace_credentials_enc:
+            return {}
+        return json.loads(
+            cipher().decrypt(self.tracktrace_credentials_enc, b"store.tracktrace_credentials")
+        )
+
+    @property
+    def tracktrace_label(self) -> str:
+        """Return the state system's name, marked when reports are only recorded."""
+        label = TRACKTRACE_LABELS[self.tracktrace_system]
+        return f"{label} (dry run)" if self.tracktrace_dry_run else label
+
+    def __repr__(self) -> str:
+        return f"<Store {self.code}>"

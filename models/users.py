@@ -1,0 +1,175 @@
+"""Staff accounts, their store memberships and roles, and server-side login sessions."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import utcnow
+from models.passwords import hash_secret, verify_secret
+from models.stores import Store
+
+ROLES = ("budtender", "manager", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+class User(UserMixin, db.Model):
+    """A staff member who signs in with email and password, and on the register with a PIN."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    pin_failures: Mapped[int] = mapped_column(default=0)
+    pin_locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list["StoreMembership"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def get_id(self) -> str:
+        return f"staff:{self.id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def first_name(self) -> str:
+        """Return the name a colleague would call out."""
+        return self.name.split()[0]
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a new password."""
+        self.password_hash = hash_secret(password)
+
+    def check_password(self, password: str) -> bool:
+        """Return whether the password matches."""
+        return verify_secret(self.password_hash, password)
+
+    def set_pin(self, pin: str) -> None:
+        """Hash and store a new register PIN."""
+        self.pin_hash = hash_secret(pin)
+
+    def check_pin(self, pin: str) -> bool:
+        """Return whether the register PIN matches."""
+        return self.pin_hash is not None and verify_secret(self.pin_hash, pin)
+
+    def role_at(self, store: Store) -> str | None:
+        """Return this user's role at a store, or None when they do not work there."""
+        for membership in self.memberships:
+            if membership.store_id == store.id:
+                return membership.role
+        return None
+
+    def has_role(self, store: Store, minimum: str) -> bool:
+        """Return whether the user holds at least the given role at a store."""
+        role = self.role_at(store)
+        return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+    def stores(self) -> list[Store]:
+        """Return the stores this user works at, by name."""
+        return sorted((m.store for m in self.memberships), key=lambda s: s.name)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class StoreMembership(db.Model):
+    """A staff member's role at one store."""
+
+    __tablename__ = "store_membership"
+    __table_args__ = (
+        UniqueConstraint("user_id", "store_id"),
+        CheckConstraint("role IN ('budtender', 'manager', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    store: Mapped[Store] = relationship()
+
+
+def staff_at(store: Store) -> list[User]:
+    """Return the active staff of a store who have a register PIN, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(StoreMembership)
+            .where(
+                StoreMembership.store_id == store.id,
+                User.active.is_(True),
+                User.pin_hash.is_not(None),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginSession(db.Model):
+    """One signed-in browser: the cookie holds a random token, this row decides if it still counts.
+
+    Flask's cookie session alone would keep working after logout if it were copied, so every request
+    checks this row, and logout revokes it.
+    """
+
+    __tablename__ = "login_session"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (customer_id IS NULL)", name="exactly_one_principal"),
+    )
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    @classmethod
+    def open(cls, *, user_id: int | None = None, customer_id: int | None = None) -> str:
+        """Start a session row and return the token for the cookie."""
+        token = secrets.token_urlsafe(32)
+        db.session.add(cls(token_hash=_digest(token), user_id=user_id, customer_id=customer_id))
+        return token
+
+    @classmethod
+    def find(cls, token: str | None) -> "LoginSession | None":
+        """Return the session row for a cookie token."""
+        if not token:
+            return None
+        return db.session.get(cls, _digest(token))
+
+    def is_live(self, idle: timedelta, absolute: timedelta, now: datetime) -> bool:
+        """Return whether the session is neither revoked, idle too long, nor too old."""
+        return (
+            self.revoked_at is None
+            and now - self.last_seen_at <= idle
+            and now - self.created_at <= absolute
+        )
+
+    def revoke(self) -> None:
+        """End the session for good."""
+        self.revoked_at = utcnow()

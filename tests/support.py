@@ -1,0 +1,50 @@
+"""Constants and helpers shared by the tests (conftest modules only hold fixtures)."""
+
+import os
+import re
+import uuid
+
+from app import create_app
+from extensions import db
+
+TEST_FIELD_KEY = "dGVzdC1maWVsZC1rZXktdGVzdC1maWVsZC1rZXktMzI="
+PASSWORD = "correct-horse-battery"
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = DATABASE_URL.startswith("postgres")
+IN_CI = os.environ.get("CI") == "true"
+
+CSRF_TOKEN = re.compile(
+    r'(?:name="csrf-token" content|name="csrf_token" type="hidden" value)="([^"]+)"'
+)
+
+
+def base_config(database_uri: str) -> dict:
+    """Return settings for a test app on a given database."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECRET_KEY": "test-secret-key",
+        "FIELD_ENCRYPTION_KEY": TEST_FIELD_KEY,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_KEY_PREFIX": f"pistil-test-{uuid.uuid4().hex[:8]}",
+        "SERVER_NAME": None,
+    }
+
+
+def migrate_to_head(database_uri: str) -> None:
+    """Run the committed migrations against a database."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_uri))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def psycopg_url(url: str) -> str:
+    """Return a SQLAlchemy URL that uses psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
