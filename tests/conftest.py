@@ -1,22 +1,20 @@
 """Fixtures: a migrated database per test (SQLite file or PostgreSQL), app, clients, and logins."""
 
-import contextvars
 import os
 import shutil
 from datetime import date, timedelta
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from extensions import db
 from support import (
-    CSRF_TOKEN,
     DATABASE_URL,
     IN_CI,
     ON_POSTGRES,
     PASSWORD,
+    CsrfClient,
     base_config,
     migrate_to_head,
     psycopg_url,
@@ -82,33 +80,6 @@ def app(app_config):
         yield application
         db.session.remove()
         db.engine.dispose()
-
-
-class CsrfClient(FlaskClient):
-    """A test client that sends a valid CSRF token with mutations unless told not to.
-
-    Each request runs in an empty context so it gets its own app context, `g` and database
-    session, as in production, instead of sharing the test body's.
-    """
-
-    def _isolated(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        # The request committed in its own session: forget what this one cached.
-        db.session.rollback()
-        return response
-
-    def csrf_token(self) -> str:
-        """Fetch a token for the current session from a page's meta tag."""
-        page = self._isolated("/staff/login", method="GET")
-        return CSRF_TOKEN.search(page.get_data(as_text=True)).group(1)
-
-    def open(self, *args, csrf: bool = True, **kwargs):
-        method = (kwargs.get("method") or "GET").upper()
-        if csrf and method in ("POST", "PUT", "PATCH", "DELETE"):
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers.setdefault("X-CSRFToken", self.csrf_token())
-            kwargs["headers"] = headers
-        return self._isolated(*args, **kwargs)
 
 
 @pytest.fixture

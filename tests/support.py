@@ -1,8 +1,11 @@
 """Constants and helpers shared by the tests (conftest modules only hold fixtures)."""
 
+import contextvars
 import os
 import re
 import uuid
+
+from flask.testing import FlaskClient
 
 from app import create_app
 from extensions import db
@@ -48,3 +51,30 @@ def psycopg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends a valid CSRF token with mutations unless told not to.
+
+    Each request runs in an empty context so it gets its own app context, `g` and database
+    session, as in production, instead of sharing the test body's.
+    """
+
+    def _isolated(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        # The request committed in its own session: forget what this one cached.
+        db.session.rollback()
+        return response
+
+    def csrf_token(self) -> str:
+        """Fetch a token for the current session from a page's meta tag."""
+        page = self._isolated("/staff/login", method="GET")
+        return CSRF_TOKEN.search(page.get_data(as_text=True)).group(1)
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method in ("POST", "PUT", "PATCH", "DELETE"):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return self._isolated(*args, **kwargs)

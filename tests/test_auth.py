@@ -200,3 +200,26 @@ def test_customer_account_cannot_open_the_back_office(client, make_customer, log
     response = client.get("/manage/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/staff/login")
+
+
+def test_with_redis_the_login_limit_is_shared_through_redis(request, app_config, redis_server):
+    """Two web processes (two apps) share one limit when REDIS_URL is set."""
+    import redis
+
+    from app import create_app
+    from support import CsrfClient
+
+    app_config.update(REDIS_URL=redis_server, RATELIMIT_STORAGE_URI=redis_server)
+    request.getfixturevalue("app")
+    user = request.getfixturevalue("make_user")(request.getfixturevalue("store"))
+    other_process = create_app(app_config)
+    other_process.test_client_class = CsrfClient
+    clients = [request.getfixturevalue("client"), other_process.test_client()]
+    statuses = [
+        clients[n % 2]
+        .post("/staff/login", data={"email": user.email, "password": "wrong"})
+        .status_code
+        for n in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]
+    assert redis.Redis.from_url(redis_server).keys(f"*login:*{user.email}*")
