@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, CheckConstraint, LargeBinary, String
@@ -37,6 +38,7 @@ class Store(db.Model):
     sells_medical: Mapped[bool] = mapped_column(default=False)
     online_ordering: Mapped[bool] = mapped_column(default=True)
     rule_pack: Mapped[str] = mapped_column(String(8))
+    # Pack local-tax name -> basis points as a string, e.g. {"gross_receipts": "787.5"}.
     local_tax_rates_bp: Mapped[dict] = mapped_column(JSON, default=dict)
     tracktrace_system: Mapped[str] = mapped_column(String(16))
     # A dry-run store records the exact payloads instead of sending them (the demo stores do).
@@ -58,6 +60,10 @@ class Store(db.Model):
     def business_date(self, at: datetime | None = None) -> date:
         """Return the business day that an instant falls on, in the store's time zone."""
         return (at or utcnow()).astimezone(self.zone).date()
+
+    def local_tax_rates(self) -> dict[str, Decimal]:
+        """Return the local tax rates in basis points, exact (held as strings: 787.5 is 7.875%)."""
+        return {name: Decimal(str(bp)) for name, bp in self.local_tax_rates_bp.items()}
 
     def set_tracktrace_credentials(self, credentials: dict) -> None:
         """Store the state-system credentials encrypted."""

@@ -210,3 +210,34 @@ def test_budtender_sees_a_clear_403_on_the_back_office(live_server, open_page):
     assert page.get_by_role("heading", name="Not allowed").is_visible()
     # The 403 itself is logged by Chromium as a failed resource; that is the point here.
     watched.problems = [p for p in watched.problems if "403" not in p]
+
+
+@pytest.mark.parametrize("size", ["desktop", "tablet"])
+def test_limits_what_if_page(live_server, open_page, size):
+    watched = open_page(*SIZES[size])
+    page = watched.page
+    page.goto(live_server + "/manage/limits")
+    page.get_by_label("Email").fill("jordan@co.pistil.demo")
+    page.get_by_label("Password").fill("pistil-demo-2026")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Purchase limits and taxes: what if?").wait_for()
+    page.get_by_label("Line 1 category").select_option("flower")
+    page.get_by_label("Line 1 net weight in grams").fill("28")
+    page.get_by_label("Line 1 price each").fill("180")
+    page.get_by_label("Line 2 category").select_option("concentrate")
+    page.get_by_label("Line 2 net weight in grams").fill("1")
+    page.get_by_label("Line 2 THC mg per unit").fill("780")
+    page.get_by_label("Line 2 price each").fill("40")
+    page.get_by_role("button", name="Add a line").click()
+    page.get_by_label("Line 4 category").select_option("edible")
+    page.get_by_label("Line 4 net weight in grams").fill("40")
+    page.get_by_label("Line 4 THC mg per unit").fill("100")
+    page.get_by_label("Line 4 price each").fill("18")
+    page.get_by_role("button", name="Check this cart").click()
+    page.get_by_role("heading", name="Over the limit").wait_for()
+    assert "Flower equivalent per sale" in page.locator("#whatif-result").inner_text()
+    watched.shot(f"manage-limits-over-{size}")
+    page.get_by_label("Line 1 net weight in grams").fill("14")
+    page.get_by_role("button", name="Check this cart").click()
+    page.get_by_role("heading", name="Within the limits").wait_for()
+    watched.shot(f"manage-limits-ok-{size}")

@@ -1,0 +1,112 @@
+"""Back-office forms."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from models.limits import LIMIT_CATEGORIES
+from models.rule_packs import available_states, load_pack
+
+CATEGORY_LABELS = {
+    "flower": "Flower",
+    "preroll": "Pre-roll",
+    "infused_preroll": "Infused pre-roll",
+    "concentrate": "Concentrate",
+    "vape": "Vape cartridge",
+    "edible": "Edible",
+    "beverage": "Beverage",
+    "tincture": "Tincture",
+    "topical": "Topical",
+    "immature_plant": "Immature plant",
+    "seed": "Seed",
+}
+MAX_LINES = 30
+
+
+def decimal_amount(text: str | None, scale: int, what: str) -> int | None:
+    """Turn '3.5' into 3500 with scale 1000 (grams to mg), exactly, or explain what is wrong."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip().lstrip("$").replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValidationError(f"Enter the {what} as a number, e.g. 3.5.") from exc
+    scaled = value * scale
+    if value < 0 or scaled != scaled.to_integral_value():
+        raise ValidationError(
+            f"The {what} must be positive with at most {len(str(scale)) - 1} decimals."
+        )
+    return int(scaled)
+
+
+class WhatIfLineForm(Form):
+    """One line of a what-if cart."""
+
+    category = SelectField(
+        "Category",
+        choices=[SelectChoice("", "—")]
+        + [SelectChoice(c, CATEGORY_LABELS[c]) for c in LIMIT_CATEGORIES]
+        + [SelectChoice("none", "Not limited (accessory)")],
+        # Blank rows (added but unused) are fine; anything else must be a known category.
+        validate_choice=False,
+    )
+    net_weight = StringField("Net weight (g)")
+    thc = StringField("THC per unit (mg)")
+    quantity = IntegerField("Qty", default=1, validators=[Optional(), NumberRange(1, 999)])
+    price = StringField("Price each ($)")
+
+    def validate_category(self, field):
+        if field.data not in (None, "", "none", *LIMIT_CATEGORIES):
+            raise ValidationError("Choose a category from the list.")
+
+    def validate_net_weight(self, field):
+        field.milligrams = decimal_amount(field.data, 1000, "net weight")
+
+    def validate_thc(self, field):
+        field.milligrams = decimal_amount(field.data, 1, "THC")
+
+    def validate_price(self, field):
+        field.cents = decimal_amount(field.data, 100, "price")
+
+
+class WhatIfForm(FlaskForm):
+    """A what-if cart: which state, which buyer, which day, which lines."""
+
+    class Meta:
+        # Read-only and shareable by URL: a GET form without a CSRF token.
+        csrf = False
+
+    state = SelectField("State")
+    customer_class = SelectField(
+        "Customer",
+        choices=[
+            SelectChoice("adult_use", "Adult use"),
+            SelectChoice("medical", "Medical patient"),
+        ],
+    )
+    non_resident = BooleanField("Out-of-state visitor")
+    age = IntegerField("Age (optional)", validators=[Optional(), NumberRange(18, 120)])
+    day = DateField("Date of sale", validators=[Optional()])
+    lines = FieldList(FormField(WhatIfLineForm), min_entries=3, max_entries=MAX_LINES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.state.choices = [
+            SelectChoice(code, f"{load_pack(code).name} ({code})") for code in available_states()
+        ]
+
+    def filled_lines(self) -> list[WhatIfLineForm]:
+        """Return the lines that have a category chosen."""
+        return [entry.form for entry in self.lines if entry.form.category.data]
