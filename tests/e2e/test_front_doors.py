@@ -99,6 +99,15 @@ def open_page(browser):
 
 pytestmark = pytest.mark.e2e
 
+
+def sign_in(page, base: str, path: str, email: str, password: str = "pistil-demo-2026") -> None:
+    """Open a staff page and sign in on the login page it leads to."""
+    page.goto(base + path)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 SIZES = {"desktop": (1280, 800), "tablet": (800, 1280), "phone": (390, 844)}
 
 
@@ -166,10 +175,7 @@ def test_register_sign_in_and_switch_budtender_by_pin(live_server, open_page, si
 def test_register_wrong_pin_shows_tries_left(live_server, open_page):
     watched = open_page(*SIZES["tablet"])
     page = watched.page
-    page.goto(live_server + "/staff/login")
-    page.get_by_label("Email").fill("sam@co.pistil.demo")
-    page.get_by_label("Password").fill("pistil-demo-2026")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "/staff/login", "sam@co.pistil.demo")
     page.wait_for_url(live_server + "/register/")
     page.get_by_role("link", name="Switch user").click()
     page.get_by_role("link", name="Priya Natarajan").click()
@@ -183,10 +189,7 @@ def test_register_wrong_pin_shows_tries_left(live_server, open_page):
 def test_back_office_sign_in_and_dashboard(live_server, open_page, size):
     watched = open_page(*SIZES[size])
     page = watched.page
-    page.goto(live_server + "/manage/")
-    page.get_by_label("Email").fill("owner@pistil.demo")
-    page.get_by_label("Password").fill("pistil-demo-2026")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "/manage/", "owner@pistil.demo")
     page.wait_for_url(live_server + "/manage/")
     page.get_by_role("heading", name="State reporting").wait_for()
     watched.shot(f"manage-dashboard-{size}")
@@ -200,10 +203,7 @@ def test_back_office_sign_in_and_dashboard(live_server, open_page, size):
 def test_budtender_sees_a_clear_403_on_the_back_office(live_server, open_page):
     watched = open_page(*SIZES["tablet"])
     page = watched.page
-    page.goto(live_server + "/staff/login")
-    page.get_by_label("Email").fill("diego@nm.pistil.demo")
-    page.get_by_label("Password").fill("pistil-demo-2026")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "/staff/login", "diego@nm.pistil.demo")
     page.wait_for_url(live_server + "/register/")
     response = page.goto(live_server + "/manage/")
     assert response.status == 403
@@ -216,10 +216,7 @@ def test_budtender_sees_a_clear_403_on_the_back_office(live_server, open_page):
 def test_limits_what_if_page(live_server, open_page, size):
     watched = open_page(*SIZES[size])
     page = watched.page
-    page.goto(live_server + "/manage/limits")
-    page.get_by_label("Email").fill("jordan@co.pistil.demo")
-    page.get_by_label("Password").fill("pistil-demo-2026")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "/manage/limits", "jordan@co.pistil.demo")
     page.get_by_role("heading", name="Purchase limits and taxes: what if?").wait_for()
     page.get_by_label("Line 1 category").select_option("flower")
     page.get_by_label("Line 1 net weight in grams").fill("28")
