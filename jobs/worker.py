@@ -20,5 +20,9 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
             "REDIS_URL is not set: without Redis, jobs run inline and no worker is needed."
         )
     names = list(queues) or current_app.config["RQ_QUEUES"]
+    # RQ forks per job: compile the ORM's statements once here so each fork starts warm.
+    from jobs.reports import warm_up
+
+    warm_up()
     worker = Worker(names, connection=connection)
     worker.work(with_scheduler=True, burst=burst)

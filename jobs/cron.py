@@ -1,0 +1,69 @@
+"""Periodic work, run by `flask tracktrace cron`: the relay every minute, reconciliation nightly.
+
+Running more than one cron process is harmless: the relay only enqueues jobs that are missing,
+and a day already reconciled is not reconciled again.
+"""
+
+import logging
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from extensions import db
+from jobs.context import in_app_context
+from jobs.holds import release_expired_holds
+from jobs.lanes import clock
+from jobs.reconcile import reconcile
+from jobs.relay import relay
+from models.compliance import ReconciliationRun
+from models.stores import Store
+
+log = logging.getLogger("pistil.cron")
+# Each store reconciles its previous business day after this local time.
+RECONCILE_AFTER = time(3, 0)
+RETRY_FAILED_RECONCILIATION = timedelta(minutes=30)
+
+
+def due_reconciliations(now: datetime) -> list[tuple[Store, object]]:
+    """Return (store, business day) pairs whose nightly reconciliation has not run yet."""
+    due = []
+    for store in db.session.scalars(select(Store).where(Store.tracktrace_dry_run.is_(False))):
+        local = now.astimezone(store.zone)
+        if local.time() < RECONCILE_AFTER:
+            continue
+        day = local.date() - timedelta(days=1)
+        runs = db.session.scalars(
+            select(ReconciliationRun).where(
+                ReconciliationRun.store_id == store.id, ReconciliationRun.business_date == day
+            )
+        ).all()
+        if any(run.error is None and run.finished_at for run in runs):
+            continue
+        if any(run.started_at > now - RETRY_FAILED_RECONCILIATION for run in runs):
+            continue
+        due.append((store, day))
+    return due
+
+
+@in_app_context
+def tick() -> dict:
+    """Run what is due now; return what was done."""
+    done = {"relay": relay(), "holds": release_expired_holds(), "reconciled": []}
+    for store, day in due_reconciliations(clock.now()):
+        run = reconcile(store, day)
+        done["reconciled"].append((store.code, day.isoformat(), run.error or run.differences))
+        log.info("reconciled %s %s: %s", store.code, day, run.error or f"{run.differences} diffs")
+    return done
+
+
+def run_forever(interval: float = 60.0, ticks: int | None = None) -> None:
+    """Tick every `interval` seconds (forever, or `ticks` times)."""
+    count = 0
+    while ticks is None or count < ticks:
+        try:
+            tick()
+        except Exception:  # noqa: BLE001 - a bad tick must not stop the schedule
+            log.exception("cron tick failed")
+        count += 1
+        if ticks is None or count < ticks:
+            clock.sleep(interval)

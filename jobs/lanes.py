@@ -1,0 +1,148 @@
+"""A license's reporting lane: one sender at a time (a lease row), paced to the request budget.
+
+The lease lives in the database, so it holds across RQ workers on any number of machines. It is
+renewed before every request to the state; a sender that finds it lost stops before sending.
+"""
+
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from extensions import db
+from models.base import utcnow
+from models.compliance import ComplianceLicense
+from tracktrace.settings import setting
+
+
+class Clock:
+    """Wall time and sleeping; a test can run it fake, where sleeping only moves time on."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.fake = False
+
+    def now(self) -> datetime:
+        return utcnow() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.fake:
+            self.offset += timedelta(seconds=seconds)
+        else:
+            time.sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move a fake clock on."""
+        self.offset += timedelta(seconds=seconds)
+
+
+clock = Clock()
+
+
+class LeaseLost(Exception):
+    """Another sender took the license over (ours expired): stop without sending."""
+
+
+def ensure_license_row(store_id: int, *, commit: bool = True) -> None:
+    """Create the store's lane row if it has none (two racing senders both succeed)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ComplianceLicense)
+        .values(store_id=store_id, paused=False, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["store_id"])
+    )
+    if commit:
+        db.session.commit()
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Return the wait after the n-th failed try: doubling from the base, capped, with jitter."""
+    base = setting("TRACKTRACE_BACKOFF_SECONDS")
+    cap = setting("TRACKTRACE_BACKOFF_CAP_SECONDS")
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    # Half fixed, half random: retries of many licenses spread out, none comes back at once.
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+class Lane:
+    """One sender's hold on a license."""
+
+    def __init__(self, store_id: int, owner: str | None = None):
+        self.store_id = store_id
+        self.owner = owner or uuid.uuid4().hex
+        self._previous: float | None = None
+        self._sent_at: datetime | None = None
+
+    def _claim(self, *, renew_only: bool) -> bool:
+        now = clock.now()
+        until = now + timedelta(seconds=setting("TRACKTRACE_LEASE_SECONDS"))
+        condition = ComplianceLicense.lease_owner == self.owner
+        if not renew_only:
+            condition = or_(
+                condition,
+                ComplianceLicense.lease_owner.is_(None),
+                ComplianceLicense.lease_until < now,
+            )
+        result = db.session.execute(
+            update(ComplianceLicense)
+            .where(ComplianceLicense.store_id == self.store_id, condition)
+            .values(lease_owner=self.owner, lease_until=until)
+        )
+        db.session.commit()
+        return result.rowcount == 1
+
+    def acquire(self) -> bool:
+        """Take the license if no live sender holds it."""
+        ensure_license_row(self.store_id)
+        return self._claim(renew_only=False)
+
+    def release(self) -> None:
+        """Let the next sender in, telling it when our last request really went out."""
+        db.session.rollback()
+        values = {"lease_owner": None, "lease_until": None}
+        if self._sent_at is not None:
+            values["last_request_at"] = self._sent_at
+        db.session.execute(
+            update(ComplianceLicense)
+            .where(
+                ComplianceLicense.store_id == self.store_id,
+                ComplianceLicense.lease_owner == self.owner,
+            )
+            .values(**values)
+        )
+        db.session.commit()
+
+    def pace(self) -> None:
+        """Before each request: make sure the lease is still ours, and keep to the budget."""
+        db.session.rollback()
+        if not self._claim(renew_only=True):
+            raise LeaseLost(f"lost the lease on store {self.store_id}")
+        # A hair over 1/rate, so no one-second window can ever hold rate + 1 requests.
+        interval = 1.0 / setting("TRACKTRACE_RATE_PER_LICENSE") + 0.002
+        last = db.session.scalar(
+            select(ComplianceLicense.last_request_at).where(
+                ComplianceLicense.store_id == self.store_id
+            )
+        )
+        # Never sleep inside a transaction: on SQLite it would hold every writer up.
+        db.session.rollback()
+        if last is not None:
+            clock.sleep((last + timedelta(seconds=interval) - clock.now()).total_seconds())
+        db.session.execute(
+            update(ComplianceLicense)
+            .where(ComplianceLicense.store_id == self.store_id)
+            .values(last_request_at=clock.now())
+        )
+        # Committed at once: no transaction may stay open while the request is in flight.
+        db.session.commit()
+        if self._previous is not None:
+            # The commit may have waited for the lock: measure the gap at the moment of sending.
+            clock.sleep(self._previous + interval - time.monotonic())
+        self._previous = time.monotonic()
+        self._sent_at = clock.now()

@@ -1,0 +1,90 @@
+"""The relay: Redis can lose jobs, the outbox cannot. Re-enqueue every license whose job is gone."""
+
+import logging
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import func, select
+
+from extensions import db
+from jobs.context import in_app_context
+from jobs.lanes import clock
+from jobs.queues import queue, redis_connection
+from jobs.reports import JOB_TIMEOUT, deliver_after_commit, drain_license, head_of, job_id_for
+from models.compliance import ComplianceLicense, ComplianceReport
+
+log = logging.getLogger("pistil.relay")
+# A job in one of these states will run by itself; any other (or none) means it is lost.
+ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def stores_with_pending() -> list[int]:
+    """Return the stores that have reports waiting, and are not paused."""
+    paused = select(ComplianceLicense.store_id).where(ComplianceLicense.paused.is_(True))
+    return list(
+        db.session.scalars(
+            select(ComplianceReport.store_id)
+            .where(ComplianceReport.status == "pending", ComplianceReport.store_id.not_in(paused))
+            .group_by(ComplianceReport.store_id)
+            .order_by(func.min(ComplianceReport.id))
+        )
+    )
+
+
+def due_head(store_id: int):
+    """Return the license's head report if it may go now and no live sender holds the lane."""
+    now = clock.now()
+    head = head_of(store_id)
+    lane = db.session.scalar(
+        select(ComplianceLicense).where(ComplianceLicense.store_id == store_id)
+    )
+    if head is None:
+        return None
+    if head.next_attempt_at and head.next_attempt_at > now:
+        return None
+    if lane is not None:
+        if lane.not_before and lane.not_before > now:
+            return None
+        if lane.lease_owner and lane.lease_until and lane.lease_until > now:
+            return None
+    return head
+
+
+def job_alive(job_id: str) -> bool:
+    """Return whether RQ still holds a job that will run."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection())
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=True) in ALIVE
+
+
+@in_app_context
+def relay() -> dict[str, int]:
+    """Give every license with due reports a sender; return how many were enqueued or run."""
+    counts = {"enqueued": 0, "drained": 0, "alive": 0}
+    for store_id in stores_with_pending():
+        head = due_head(store_id)
+        if head is None:
+            continue
+        report_id = head.id
+        db.session.rollback()
+        if redis_connection() is None:
+            # The embedded mode has no worker: send right here.
+            drain_license(store_id)
+            counts["drained"] += 1
+            continue
+        job_id = job_id_for(report_id)
+        if job_alive(job_id):
+            counts["alive"] += 1
+            continue
+        with_stale = Job.exists(job_id, connection=redis_connection())
+        if with_stale:
+            # A finished, failed or orphaned (worker killed) job of the same id: replace it.
+            Job.fetch(job_id, connection=redis_connection()).delete()
+        queue("reports").enqueue(
+            deliver_after_commit, report_id, job_id=job_id, job_timeout=JOB_TIMEOUT
+        )
+        counts["enqueued"] += 1
+        log.info("relay: enqueued %s for store %s", job_id, store_id)
+    return counts

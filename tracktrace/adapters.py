@@ -1,0 +1,77 @@
+"""Pick and build the adapter for a store from its settings and encrypted credentials."""
+
+from collections.abc import Callable
+
+from models.stores import Store
+from tracktrace.base import Adapter, Unauthorized
+from tracktrace.biotrack import BioTrackLegacyAdapter, BioTrackV3Adapter
+from tracktrace.dryrun import DryRunAdapter
+from tracktrace.metrc import MetrcAdapter
+from tracktrace.settings import setting
+
+# Legacy BioTrack endpoints by state (reference §2.1); New Mexico uses the V3 REST API.
+BIOTRACK_LEGACY_URLS = {
+    "AR": "https://arstems.arkansas.gov/serverjson.asp",
+    "CT": "https://trace.ct.biotr.ac/serverjson.asp",
+    "HI": "https://hicsts.hawaii.gov/serverjson.asp",
+    "IL": "https://mcmonitoring.agr.illinois.gov/serverjson.asp",
+    "ND": "https://mminventory.health.nd.gov/serverjson.asp",
+    "PR": "https://cannabispr.biotrackthc.net/serverjson.asp",
+    "DE": "https://delaware.biotrackthc.net/serverjson.asp",
+}
+BIOTRACK_V3_URL = "https://v3.api.nm.trace.biotrackthc.net"
+
+
+def default_base_url(store: Store) -> str:
+    """Return the state's production URL for a store's system."""
+    if store.tracktrace_system == "metrc":
+        return f"https://api-{store.state.lower()}.metrc.com"
+    if uses_biotrack_v3(store, {}):
+        return BIOTRACK_V3_URL
+    return BIOTRACK_LEGACY_URLS.get(store.state, "")
+
+
+def uses_biotrack_v3(store: Store, credentials: dict) -> bool:
+    """Return whether a BioTrack store talks to the V3 REST API (New Mexico) or the legacy RPC."""
+    api = credentials.get("api")
+    if api:
+        return api == "v3"
+    return store.state == "NM"
+
+
+def timeouts() -> tuple[float, float]:
+    return (setting("TRACKTRACE_CONNECT_TIMEOUT"), setting("TRACKTRACE_READ_TIMEOUT"))
+
+
+def adapter_for(store: Store, *, pace: Callable[[], None] | None = None) -> Adapter:
+    """Return the adapter a store reports through (the dry run for dry-run stores)."""
+    credentials = store.tracktrace_credentials()
+    license_number = store.tracktrace_license or store.license_number
+    base_url = store.tracktrace_base_url or default_base_url(store)
+    if not store.tracktrace_dry_run and not credentials:
+        raise Unauthorized(
+            f"{store.name} has no {store.tracktrace_label} credentials. Reporting for this "
+            "license is paused: set them with `flask tracktrace configure`, then resume it."
+        )
+    common = {
+        "base_url": base_url or "https://invalid.example",
+        "license_number": license_number,
+        "zone": store.zone,
+        "timeout": timeouts(),
+        "pace": pace,
+    }
+    if store.tracktrace_system == "metrc":
+        real: Adapter = MetrcAdapter(
+            vendor_key=credentials.get("vendor_key", ""),
+            user_key=credentials.get("user_key", ""),
+            **common,
+        )
+    else:
+        cls = BioTrackV3Adapter if uses_biotrack_v3(store, credentials) else BioTrackLegacyAdapter
+        real = cls(
+            ubi=credentials.get("ubi", ""),
+            username=credentials.get("username", ""),
+            password=credentials.get("password", ""),
+            **common,
+        )
+    return DryRunAdapter(real) if store.tracktrace_dry_run else real

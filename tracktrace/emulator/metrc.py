@@ -1,0 +1,467 @@
+"""Emulated Metrc v2: Basic auth, licenseNumber, receipts, packages, adjustments, real errors."""
+
+import base64
+import re
+import time
+from decimal import Decimal
+
+from tracktrace.emulator.http import Answer, Reply, Request, is_number, text
+from tracktrace.emulator.world import Facility, World
+
+LABEL = re.compile(r"^[0-9A-Z]{24}$")
+LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CUSTOMER_TYPES = ("Consumer", "Patient", "Caregiver", "ExternalPatient")
+UNITS = ("Each", "Grams", "Milligrams", "Kilograms", "Ounces", "Pounds", "Liters")
+REASONS = {
+    "Drying": False,
+    "Entry Error": True,
+    "Theft": True,
+    "Waste": False,
+    "Damage": True,
+    "Mandatory State Destruction": False,
+    "Scale Variance": False,
+}
+RATE_LIMITED = (
+    "The limit of API calls allowed has been exceeded. Please pace the traffic of API calls."
+)
+NOT_AUTHORIZED = "Authorization denied. The API key or user key is invalid."
+
+
+def rows_error(errors: list[tuple[int, str]]) -> Answer:
+    return Answer(Reply(400, [{"row": row, "message": message} for row, message in errors]))
+
+
+def message(status: int, text_: str) -> Answer:
+    return Answer(Reply(status, {"Message": text_}))
+
+
+class Metrc:
+    """Route and answer Metrc v2 requests."""
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def license_of(self, request: Request) -> str | None:
+        return request.query.get("licenseNumber")
+
+    def handle(self, request: Request) -> Reply:
+        user = self.authenticate(request)
+        method, path = request.method, request.path.rstrip("/") or "/"
+        if method == "GET":
+            self.pace_gets(request)
+        if path == "/facilities/v2":
+            return self.facilities(user)
+        if path == "/unitsofmeasure/v2/active":
+            return Reply(
+                200, [{"Name": u, "Abbreviation": u[:2], "QuantityType": "x"} for u in UNITS]
+            )
+        if path == "/sales/v2/customertypes":
+            return Reply(200, list(CUSTOMER_TYPES))
+        facility = self.facility(request, user)
+        if path == "/sales/v2/receipts" and method == "POST":
+            return self.create_receipts(request, facility, user)
+        if path == "/sales/v2/receipts" and method == "PUT":
+            return self.update_receipts(request, facility, user)
+        if path in ("/sales/v2/receipts/active", "/sales/v2/receipts/inactive") and method == "GET":
+            return self.list_receipts(request, facility, active=path.endswith("/active"))
+        match = re.fullmatch(r"/sales/v2/receipts/external/(.+)", path)
+        if match and method == "GET":
+            return self.receipt_by_external(facility, match.group(1))
+        match = re.fullmatch(r"/sales/v2/receipts/(\d+)", path)
+        if match and method == "GET":
+            return Reply(200, self.receipt(facility, int(match.group(1))))
+        if match and method == "DELETE":
+            return self.archive(facility, user, int(match.group(1)))
+        if path == "/packages/v2/active" and method == "GET":
+            return self.wrapped(
+                request, [self.package_json(p) for p in facility.packages.values() if p.active]
+            )
+        if path == "/packages/v2/adjust/reasons" and method == "GET":
+            return Reply(200, [{"Name": n, "RequiresNote": r} for n, r in REASONS.items()])
+        if path == "/packages/v2/adjust" and method in ("POST", "PUT"):
+            return self.adjust(request, facility, user)
+        match = re.fullmatch(r"/packages/v2/([0-9A-Za-z]+)", path)
+        if match and method == "GET":
+            package = facility.packages.get(match.group(1))
+            if package is None:
+                raise message(404, f"Package {match.group(1)} was not found.")
+            return Reply(200, self.package_json(package))
+        raise message(404, "No HTTP resource was found that matches the request URI.")
+
+    # Who is asking.
+
+    def authenticate(self, request: Request):
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            raise Answer(text(401, NOT_AUTHORIZED))
+        try:
+            vendor, user_key = base64.b64decode(header[6:]).decode().split(":", 1)
+        except (ValueError, UnicodeDecodeError):
+            raise Answer(text(401, NOT_AUTHORIZED)) from None
+        user = self.world.metrc_users.get(user_key)
+        if vendor not in self.world.vendor_keys or user is None:
+            raise Answer(text(401, NOT_AUTHORIZED))
+        return user
+
+    def facility(self, request: Request, user) -> Facility:
+        license = self.license_of(request)
+        if not license:
+            raise message(400, "No license number was specified.")
+        facility = self.world.facilities.get(license)
+        if facility is None or facility.system != "metrc" or license not in user.licenses:
+            # Metrc answers 401, not 404, for a license the key may not use.
+            raise Answer(text(401, f"Authorization denied for license {license}."))
+        return facility
+
+    def require(self, user, permission: str) -> None:
+        if permission not in user.permissions:
+            names = {"sales": "Manage Sales", "packages": "Manage Packages Inventory"}
+            raise message(403, f"User does not have the required permission: {names[permission]}.")
+
+    def pace_gets(self, request: Request) -> None:
+        # Metrc limits GETs per facility; writes are not limited.
+        key = self.license_of(request) or "-"
+        now = time.monotonic()
+        with self.world.lock:
+            recent = [t for t in self.world.get_times.get(key, []) if now - t < 1.0]
+            if len(recent) >= self.world.get_limit_per_second:
+                raise Answer(Reply(429, RATE_LIMITED, {"Retry-After": "1"}, "text/plain"))
+            recent.append(now)
+            self.world.get_times[key] = recent
+
+    def facilities(self, user) -> Reply:
+        rows = []
+        for license in sorted(user.licenses):
+            facility = self.world.facilities[license]
+            rows.append(
+                {
+                    "Name": facility.name,
+                    "DisplayName": facility.name,
+                    "License": {"Number": license, "LicenseType": "Retailer"},
+                }
+            )
+        return Reply(200, rows)
+
+    # Receipts.
+
+    def check_transactions(self, facility: Facility, receipt: dict, row: int, errors: list) -> dict:
+        """Validate a receipt's lines; return the quantity each package would lose."""
+        transactions = receipt.get("Transactions")
+        taken: dict[str, Decimal] = {}
+        if not isinstance(transactions, list) or not transactions:
+            errors.append((row, "A sales receipt must have at least one transaction."))
+            return taken
+        for item in transactions:
+            label = item.get("PackageLabel")
+            if not isinstance(label, str) or not LABEL.match(label):
+                errors.append((row, f"Package label {label!r} is not a valid Metrc tag."))
+                continue
+            package = facility.packages.get(label)
+            if package is None or not package.active:
+                errors.append((row, f"Package {label} is not an active package of this facility."))
+                continue
+            quantity, unit = item.get("Quantity"), item.get("UnitOfMeasure")
+            if not is_number(quantity) or quantity <= 0:
+                errors.append((row, f"Quantity for package {label} must be a number above 0."))
+                continue
+            if unit not in UNITS:
+                errors.append((row, f"Unit of measure {unit!r} is not a valid unit."))
+                continue
+            if unit != package.unit:
+                errors.append(
+                    (
+                        row,
+                        f"Unit of measure {unit} does not match package {label} ({package.unit}).",
+                    )
+                )
+                continue
+            if not is_number(item.get("TotalAmount")) or item["TotalAmount"] < 0:
+                errors.append((row, f"TotalAmount for package {label} must be a number."))
+                continue
+            taken[label] = taken.get(label, Decimal(0)) + quantity
+        for label, quantity in taken.items():
+            have = facility.packages[label].quantity
+            if quantity > have:
+                errors.append(
+                    (
+                        row,
+                        f"Package {label} has {have} {facility.packages[label].unit}; "
+                        f"cannot sell {quantity}.",
+                    )
+                )
+        return taken
+
+    def check_receipt(self, receipt: dict, row: int, errors: list) -> None:
+        if not isinstance(receipt, dict):
+            errors.append((row, "Each receipt must be an object."))
+            return
+        when = receipt.get("SalesDateTime")
+        if not isinstance(when, str) or not LOCAL_TIME.match(when):
+            errors.append(
+                (
+                    row,
+                    f"SalesDateTime {when!r} must be the facility's local time without an offset.",
+                )
+            )
+        kind = receipt.get("SalesCustomerType")
+        if kind not in CUSTOMER_TYPES:
+            errors.append((row, f"SalesCustomerType {kind!r} is not valid."))
+        if kind in ("Patient", "Caregiver", "ExternalPatient") and not receipt.get(
+            "PatientLicenseNumber"
+        ):
+            errors.append((row, "PatientLicenseNumber is required for a patient sale."))
+        if kind == "Caregiver" and not receipt.get("CaregiverLicenseNumber"):
+            errors.append((row, "CaregiverLicenseNumber is required for a caregiver sale."))
+
+    def body_array(self, request: Request) -> list:
+        try:
+            body = request.json()
+        except ValueError:
+            raise message(400, "The request body is not valid JSON.") from None
+        if not isinstance(body, list):
+            raise message(400, "The request body must be an array.")
+        if len(body) > 10:
+            raise message(413, "Too many objects in one request: send 10 or fewer.")
+        return body
+
+    def apply(self, facility: Facility, taken: dict[str, Decimal], sign: int) -> None:
+        for label, quantity in taken.items():
+            facility.packages[label].quantity -= sign * quantity
+
+    def build_receipt(self, facility: Facility, receipt: dict, receipt_id: int) -> dict:
+        transactions = [
+            {
+                "PackageLabel": t["PackageLabel"],
+                "QuantitySold": t["Quantity"],
+                "UnitOfMeasureName": t["UnitOfMeasure"],
+                "TotalPrice": t["TotalAmount"],
+            }
+            for t in receipt["Transactions"]
+        ]
+        now = self.world.now_iso()
+        return {
+            "Id": receipt_id,
+            "ReceiptNumber": f"{receipt_id:010d}",
+            "SalesDateTime": receipt["SalesDateTime"],
+            "SalesCustomerType": receipt["SalesCustomerType"],
+            "PatientLicenseNumber": receipt.get("PatientLicenseNumber"),
+            "CaregiverLicenseNumber": receipt.get("CaregiverLicenseNumber"),
+            "IdentificationMethod": receipt.get("IdentificationMethod"),
+            "PatientRegistrationLocationId": receipt.get("PatientRegistrationLocationId"),
+            "ExternalReceiptNumber": receipt.get("ExternalReceiptNumber"),
+            "TotalPackages": len(transactions),
+            "TotalPrice": sum((t["TotalPrice"] for t in transactions), Decimal("0.00")),
+            "Transactions": transactions,
+            "IsFinal": False,
+            "ArchivedDate": None,
+            "RecordedDateTime": now,
+            "RecordedByUserName": "api",
+            "LastModified": now,
+        }
+
+    def create_receipts(self, request: Request, facility: Facility, user) -> Reply:
+        self.require(user, "sales")
+        body = self.body_array(request)
+        with self.world.lock:
+            errors: list = []
+            takes = []
+            for row, receipt in enumerate(body):
+                self.check_receipt(receipt, row, errors)
+                takes.append(
+                    self.check_transactions(facility, receipt, row, errors)
+                    if isinstance(receipt, dict)
+                    else {}
+                )
+            if errors:
+                raise rows_error(errors)
+            ids = []
+            # Metrc keeps no uniqueness on ExternalReceiptNumber: a repeated POST is a second sale.
+            for receipt, taken in zip(body, takes, strict=True):
+                self.apply(facility, taken, 1)
+                receipt_id = self.world.next_id()
+                facility.receipts.append(self.build_receipt(facility, receipt, receipt_id))
+                ids.append(receipt_id)
+        return Reply(200, {"Ids": ids, "Warnings": None})
+
+    def find(self, facility: Facility, receipt_id: int) -> dict:
+        for receipt in facility.receipts:
+            if receipt["Id"] == receipt_id:
+                return receipt
+        for other in self.world.facilities.values():
+            if any(r["Id"] == receipt_id for r in other.receipts):
+                raise Answer(
+                    text(401, "Authorization denied: the receipt belongs to another license.")
+                )
+        raise message(404, f"Sales receipt {receipt_id} was not found.")
+
+    def update_receipts(self, request: Request, facility: Facility, user) -> Reply:
+        self.require(user, "sales")
+        body = self.body_array(request)
+        with self.world.lock:
+            errors: list = []
+            for row, receipt in enumerate(body):
+                receipt_id = receipt.get("Id") if isinstance(receipt, dict) else None
+                if not is_number(receipt_id):
+                    errors.append((row, "Id is required to update a receipt."))
+                    continue
+                old = self.find(facility, int(receipt_id))
+                if old["ArchivedDate"]:
+                    errors.append((row, f"Sales receipt {receipt_id} is archived."))
+                    continue
+                self.check_receipt(receipt, row, errors)
+                restored = self.taken_by(old)
+                self.apply(facility, restored, -1)
+                try:
+                    taken = self.check_transactions(facility, receipt, row, errors)
+                finally:
+                    self.apply(facility, restored, 1)
+                if errors:
+                    continue
+                self.apply(facility, restored, -1)
+                self.apply(facility, taken, 1)
+                new = self.build_receipt(facility, receipt, old["Id"])
+                new["RecordedDateTime"] = old["RecordedDateTime"]
+                old.update(new)
+            if errors:
+                raise rows_error(errors)
+        return Reply(200, {"Ids": [int(r["Id"]) for r in body], "Warnings": None})
+
+    def taken_by(self, receipt: dict) -> dict[str, Decimal]:
+        taken: dict[str, Decimal] = {}
+        for t in receipt["Transactions"]:
+            taken[t["PackageLabel"]] = taken.get(t["PackageLabel"], Decimal(0)) + t["QuantitySold"]
+        return taken
+
+    def archive(self, facility: Facility, user, receipt_id: int) -> Reply:
+        self.require(user, "sales")
+        with self.world.lock:
+            receipt = self.find(facility, receipt_id)
+            # DELETE is idempotent: archiving an archived receipt changes nothing.
+            if not receipt["ArchivedDate"]:
+                self.apply(facility, self.taken_by(receipt), -1)
+                receipt["ArchivedDate"] = self.world.now_iso()
+                receipt["LastModified"] = receipt["ArchivedDate"]
+        return Reply(200)
+
+    def receipt(self, facility: Facility, receipt_id: int) -> dict:
+        with self.world.lock:
+            return dict(self.find(facility, receipt_id))
+
+    def receipt_by_external(self, facility: Facility, number: str) -> Reply:
+        with self.world.lock:
+            for receipt in facility.receipts:
+                if receipt["ExternalReceiptNumber"] == number:
+                    return Reply(200, dict(receipt))
+        raise message(404, f"No sales receipt with external number {number} was found.")
+
+    def list_receipts(self, request: Request, facility: Facility, *, active: bool) -> Reply:
+        q = request.query
+        by_sales = "salesDateStart" in q or "salesDateEnd" in q
+        by_modified = "lastModifiedStart" in q or "lastModifiedEnd" in q
+        if by_sales and by_modified:
+            raise message(
+                400, "Filter by either the sales date or the last modified date, not both."
+            )
+        start_key, end_key = (
+            ("salesDateStart", "salesDateEnd")
+            if by_sales
+            else ("lastModifiedStart", "lastModifiedEnd")
+        )
+        field = "SalesDateTime" if by_sales else "LastModified"
+        start, end = q.get(start_key, ""), q.get(end_key, "9999")
+        with self.world.lock:
+            rows = [
+                dict(r)
+                for r in facility.receipts
+                if (not (r["IsFinal"] or r["ArchivedDate"])) == active and start <= r[field] < end
+            ]
+        return self.wrapped(request, rows)
+
+    def wrapped(self, request: Request, rows: list) -> Reply:
+        size_text = request.query.get("pageSize")
+        if size_text is None:
+            # "Pagination is currently disabled by default."
+            page, size = 1, max(len(rows), 1)
+        else:
+            size, page = int(size_text), int(request.query.get("pageNumber", "1"))
+            if not 1 <= size <= 20:
+                raise message(400, "pageSize must be between 1 and 20.")
+        pages = max(1, -(-len(rows) // size))
+        chunk = rows[(page - 1) * size : page * size]
+        return Reply(
+            200,
+            {
+                "Data": chunk,
+                "Total": len(rows),
+                "TotalRecords": len(rows),
+                "PageSize": size,
+                "RecordsOnPage": len(chunk),
+                "Page": page,
+                "CurrentPage": page,
+                "TotalPages": pages,
+            },
+        )
+
+    def package_json(self, package) -> dict:
+        return {
+            "Label": package.tag,
+            "Quantity": package.quantity,
+            "UnitOfMeasureName": package.unit,
+            "FinishedDate": None if package.active else "2000-01-01",
+        }
+
+    # Packages.
+
+    def adjust(self, request: Request, facility: Facility, user) -> Reply:
+        self.require(user, "packages")
+        body = self.body_array(request)
+        with self.world.lock:
+            errors: list = []
+            changes = []
+            for row, item in enumerate(body):
+                label = item.get("Label")
+                package = facility.packages.get(label) if isinstance(label, str) else None
+                if package is None or not package.active:
+                    errors.append(
+                        (row, f"Package {label} is not an active package of this facility.")
+                    )
+                    continue
+                quantity, unit = item.get("Quantity"), item.get("UnitOfMeasure")
+                reason = item.get("AdjustmentReason")
+                if not is_number(quantity) or quantity == 0:
+                    errors.append((row, "Quantity must be a non-zero number."))
+                elif unit != package.unit:
+                    errors.append(
+                        (
+                            row,
+                            f"Unit of measure {unit} does not match package {label} "
+                            f"({package.unit}).",
+                        )
+                    )
+                elif reason not in REASONS:
+                    errors.append(
+                        (row, f"Adjustment reason {reason!r} is not valid for this facility.")
+                    )
+                elif REASONS[reason] and not item.get("ReasonNote"):
+                    errors.append((row, f"Adjustment reason {reason} requires a note."))
+                elif not isinstance(item.get("AdjustmentDate"), str) or not DATE.match(
+                    item["AdjustmentDate"]
+                ):
+                    errors.append((row, "AdjustmentDate must be a date (YYYY-MM-DD)."))
+                elif package.quantity + quantity < 0:
+                    errors.append(
+                        (
+                            row,
+                            f"Package {label} has {package.quantity} {package.unit}; "
+                            f"cannot remove {-quantity}.",
+                        )
+                    )
+                else:
+                    changes.append((package, quantity, item))
+            if errors:
+                raise rows_error(errors)
+            for package, quantity, item in changes:
+                package.quantity += quantity
+                facility.adjustments.append(dict(item))
+        return Reply(200)

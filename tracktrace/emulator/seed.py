@@ -1,0 +1,45 @@
+"""Load the stores' licenses, credentials and packages into an emulator, for trials."""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from extensions import db
+from models.inventory import Package
+from models.stores import Store
+from tracktrace.emulator.world import World
+
+
+def seed_from_database(world: World) -> list[str]:
+    """Give every store with credentials a facility holding its packages; describe what was done."""
+    done = []
+    for store in db.session.scalars(select(Store).order_by(Store.id)):
+        credentials = store.tracktrace_credentials()
+        license_number = store.tracktrace_license or store.license_number
+        if store.tracktrace_system == "metrc" and credentials.get("user_key"):
+            world.add_metrc_facility(
+                license_number,
+                vendor_key=credentials["vendor_key"],
+                user_key=credentials["user_key"],
+                name=store.name,
+            )
+        elif store.tracktrace_system == "biotrack" and credentials.get("username"):
+            world.add_biotrack_location(
+                license_number,
+                ubi=credentials["ubi"],
+                username=credentials["username"],
+                password=credentials["password"],
+                name=store.name,
+            )
+        else:
+            done.append(f"{store.code}: no credentials, skipped")
+            continue
+        packages = db.session.scalars(select(Package).where(Package.store_id == store.id)).all()
+        for package in packages:
+            if package.unit == "each":
+                world.add_package(license_number, package.tag, Decimal(package.quantity), "Each")
+            else:
+                grams = Decimal(package.quantity) / 1000
+                world.add_package(license_number, package.tag, grams, "Grams")
+        done.append(f"{store.code}: license {license_number}, {len(packages)} packages")
+    return done
