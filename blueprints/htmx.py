@@ -75,3 +75,17 @@ def vary_on_htmx(response: Response) -> Response:
     """Tell caches the body depends on whether htmx asked."""
     response.vary.add("HX-Request")
     return response
+
+
+def navigate(url: str, target: str = "#screen", status: int = 204) -> Response:
+    """Move htmx to another page of the same surface without a full load (HX-Location)."""
+    # The page answers the GET with only its `target` element's block, pushed to history.
+    if not is_htmx():
+        response = make_response("", 303)
+        response.headers["Location"] = url
+        return response
+    response = make_response("", status)
+    response.headers["HX-Location"] = json.dumps(
+        {"path": url, "target": target, "swap": "outerHTML"}
+    )
+    return response

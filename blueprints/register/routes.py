@@ -1,30 +1,28 @@
-"""Register pages: the home screen, switching budtender by PIN, locking the screen."""
+"""Register pages: the home screen with check-in and the queue, switching budtender, locking."""
 
-from flask import abort, current_app, session, url_for
+from flask import abort, current_app, request, session, url_for
 
 from blueprints.access import choose_store, current_store, staff_required
 from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, pin_key, pin_limit
 from blueprints.register import bp
-from blueprints.register.forms import PinForm, StoreForm
+from blueprints.register.common import current_operator, tablet_drawer, unlocked
+from blueprints.register.forms import (
+    ManualCheckInForm,
+    PinForm,
+    ScanIdForm,
+    SearchForm,
+    StoreForm,
+)
 from blueprints.sessions import current_staff
 from extensions import db, limiter
 from models import audit
 from models.dashboard import online_queue, summary
 from models.register_pins import try_pin
+from models.sales import open_register_sales
 from models.users import User, staff_at
 
-
-def current_operator() -> User:
-    """Return the budtender running the register now (the signed-in user until someone switches)."""
-    store = current_store()
-    staff = current_staff()
-    operator_id = session.get("operator_id")
-    if operator_id and operator_id != staff.id:
-        operator = db.session.get(User, operator_id)
-        if operator is not None and operator.active and operator.role_at(store):
-            return operator
-    return staff
+__all__ = ["current_operator"]
 
 
 def _switch_page(status: int = 200, form: PinForm | None = None, chosen: User | None = None):
@@ -42,21 +40,53 @@ def _switch_page(status: int = 200, form: PinForm | None = None, chosen: User | 
     )
 
 
-@bp.get("/")
-@staff_required("budtender")
-def home():
-    """Show the register home: who is selling, today's figures, the online queue."""
-    if session.get("register_locked"):
-        return _switch_page()
+def queue_context() -> dict:
+    """Return what the customer queue shows: checked-in walk-ins and online orders."""
     store = current_store()
+    return {"walk_ins": open_register_sales(store), "online": online_queue(store)}
+
+
+def home_page(status: int = 200, block: str | None = "screen", **forms):
+    """Render the home screen: check-in on one side, the queue on the other."""
+    store = current_store()
+    forms.setdefault("scan_form", ScanIdForm())
+    forms.setdefault("manual_form", ManualCheckInForm())
+    forms.setdefault("search_form", SearchForm(request.args))
     return render(
         "register/home.html",
+        block=block,
+        status=status,
         operator=current_operator(),
         store=store,
         figures=summary(store),
-        queue=online_queue(store),
+        drawer=tablet_drawer(),
         store_form=StoreForm(),
         idle_seconds=current_app.config["REGISTER_IDLE_LOCK_SECONDS"],
+        **queue_context(),
+        **forms,
+    )
+
+
+@bp.get("/")
+@staff_required("budtender")
+def home():
+    """Show the register home: check a customer in, the queue, today's figures."""
+    if session.get("register_locked"):
+        return _switch_page()
+    return home_page()
+
+
+@bp.get("/queue")
+@staff_required("budtender")
+@unlocked
+def queue():
+    """Return the customer queue (the home screen polls it)."""
+    return render(
+        "register/home.html",
+        block="queue",
+        store=current_store(),
+        operator=current_operator(),
+        **queue_context(),
     )
 
 
@@ -64,8 +94,6 @@ def home():
 @staff_required("budtender")
 def switch():
     """Show the staff tiles; with ?user=ID, the PIN pad for that budtender."""
-    from flask import request
-
     chosen = None
     if request.args.get("user", "").isdigit():
         chosen = db.session.get(User, int(request.args["user"]))
@@ -126,4 +154,5 @@ def change_store():
         abort(400)
     choose_store(current_staff(), form.store_id.data)
     session.pop("operator_id", None)
+    session.pop("drawer_id", None)
     return redirect_to(url_for("register.home"))

@@ -1,0 +1,259 @@
+"""Online orders at the register: accept, pack by scanning, ready, ID check, payment, pickup."""
+
+import uuid
+
+from flask import abort, get_flashed_messages, redirect, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from blueprints.access import current_store, staff_required, store_object
+from blueprints.htmx import form_error_status, is_htmx, navigate, render, wants_fragment
+from blueprints.register import bp
+from blueprints.register.common import current_operator, tablet_drawer, unlocked
+from blueprints.register.forms import PayForm
+from extensions import db
+from models.checkout import STATUS_LABELS, display_status
+from models.fulfilment import (
+    accept,
+    check_id,
+    hand_over,
+    mark_ready,
+    pack_line,
+    packing,
+    remove_line,
+    unpack_line,
+)
+from models.id_scan import IdScanError, parse_aamva
+from models.orders import Order
+from models.pickup import settings
+from models.sales import SaleError, parse_cents, parse_grams, plan_payments, quick_cash, recompute
+
+
+class PackForm(FlaskForm):
+    """The tag of the package a line is packed from, and its weight for goods sold by weight."""
+
+    tag = StringField("Package tag", validators=[DataRequired("Scan the package's tag.")])
+    grams = StringField("Weight (g)", validators=[Optional(), Length(max=12)])
+
+
+class RemoveLineForm(FlaskForm):
+    """Why a line cannot be filled, and that the customer agreed to go without it."""
+
+    reason = StringField(
+        "Why", validators=[DataRequired("Say why the line cannot be filled."), Length(max=200)]
+    )
+    agreed = BooleanField("The customer agreed")
+
+
+class PickupIdForm(FlaskForm):
+    """The pickup's ID: the license's barcode, or its dates typed in."""
+
+    scan = TextAreaField("Scan the ID", validators=[Optional(), Length(max=4000)])
+    birth = DateField("Date of birth", validators=[Optional()])
+    id_expires = DateField("ID expires", validators=[Optional()])
+
+
+def _order(order_id: int) -> Order:
+    order = store_object(Order, order_id)
+    if order.channel != "web":
+        abort(404)
+    return order
+
+
+def _pay_form(form: PayForm | None = None) -> PayForm:
+    if form is None:
+        form = PayForm(formdata=None)
+    if not form.client_token.data:
+        form.client_token.data = uuid.uuid4().hex
+    return form
+
+
+def _screen(order: Order, status: int = 200, message: str | None = None, level="error", **forms):
+    """Render the online order screen (the #screen block for htmx)."""
+    state = (
+        recompute(order) if order.lines and order.status not in ("completed", "voided") else None
+    )
+    return render(
+        "register/online.html",
+        block="screen",
+        status=status,
+        store=current_store(),
+        operator=current_operator(),
+        order=order,
+        current=display_status(order),
+        labels=STATUS_LABELS,
+        packing=packing(order),
+        state=state,
+        message=message,
+        level=level,
+        grace=settings(order.store).grace_minutes,
+        drawer=tablet_drawer(),
+        quick_cash=quick_cash,
+        pack_form=forms.pop("pack_form", None) or PackForm(formdata=None),
+        remove_form=forms.pop("remove_form", None) or RemoveLineForm(formdata=None),
+        id_form=forms.pop("id_form", None) or PickupIdForm(formdata=None),
+        pay_form=_pay_form(forms.pop("pay_form", None)),
+        failed_line=forms.pop("failed_line", None),
+        notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
+    )
+
+
+def _refused(order_id: int, error: SaleError, **forms):
+    """Undo the step and show the order as it was, with the reason."""
+    db.session.rollback()
+    return _screen(_order(order_id), status=error.status, message=error.message, **forms)
+
+
+def _done(order_id: int, message: str, level: str = "ok"):
+    """Commit the step and show the order again (a browser without htmx is redirected)."""
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("register.online_order", order_id=order_id), 303)
+    return _screen(_order(order_id), message=message, level=level)
+
+
+@bp.get("/online/<int:order_id>")
+@staff_required("budtender")
+@unlocked
+def online_order(order_id: int):
+    """Show an online order: its lines, what is packed, and the next step."""
+    order = _order(order_id)
+    if order.status == "completed":
+        return redirect(url_for("register.receipt", order_id=order.id), 303)
+    return _screen(order)
+
+
+@bp.post("/online/<int:order_id>/accept")
+@staff_required("budtender")
+@unlocked
+def online_accept(order_id: int):
+    """Take the order on; the customer's status page says accepted."""
+    # CSRFProtect has already checked the token of every POST.
+    try:
+        accept(_order(order_id), current_operator())
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _done(order_id, "Accepted. Scan the package of each line to pack it.")
+
+
+@bp.post("/online/<int:order_id>/lines/<int:line_id>/pack")
+@staff_required("budtender")
+@unlocked
+def online_pack(order_id: int, line_id: int):
+    """Pack a line from the package scanned (its tag must be the ordered product's)."""
+    form = PackForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0]
+        return _screen(
+            _order(order_id),
+            form_error_status(),
+            message,
+            pack_form=form,
+            failed_line=line_id,
+        )
+    try:
+        grams = parse_grams(form.grams.data) if (form.grams.data or "").strip() else None
+        warning = pack_line(_order(order_id), line_id, form.tag.data, current_operator(), grams)
+    except SaleError as error:
+        return _refused(order_id, error, pack_form=form, failed_line=line_id)
+    if warning:
+        return _done(order_id, warning, level="warning")
+    return _done(order_id, "Packed.")
+
+
+@bp.post("/online/<int:order_id>/lines/<int:line_id>/unpack")
+@staff_required("budtender")
+@unlocked
+def online_unpack(order_id: int, line_id: int):
+    """Take a line off the package it was packed from (the wrong jar was scanned)."""
+    try:
+        warning = unpack_line(_order(order_id), line_id, current_operator())
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _done(order_id, warning or "Unpacked. Scan the right package.", "warning")
+
+
+@bp.post("/online/<int:order_id>/lines/<int:line_id>/remove")
+@staff_required("budtender")
+@unlocked
+def online_remove(order_id: int, line_id: int):
+    """Drop a line the store cannot fill, with the customer's agreement."""
+    form = RemoveLineForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0]
+        return _screen(_order(order_id), form_error_status(), message, remove_form=form)
+    try:
+        order = remove_line(
+            _order(order_id), line_id, current_operator(), form.reason.data, form.agreed.data
+        )
+    except SaleError as error:
+        return _refused(order_id, error, remove_form=form)
+    if order.status == "cancelled":
+        db.session.commit()
+        return navigate(url_for("register.home"))
+    return _done(order_id, "Line removed; the total is updated.")
+
+
+@bp.post("/online/<int:order_id>/ready")
+@staff_required("budtender")
+@unlocked
+def online_ready(order_id: int):
+    """Put the packed order on the pickup shelf; the customer is told by e-mail and on the page."""
+    try:
+        mark_ready(_order(order_id), current_operator())
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _done(order_id, "Ready for pickup. The customer is told.")
+
+
+@bp.post("/online/<int:order_id>/id")
+@staff_required("budtender")
+@unlocked
+def online_id(order_id: int):
+    """Check the ID of the person picking up: it must be the customer's, valid, old enough."""
+    form = PickupIdForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0]
+        return _screen(_order(order_id), form_error_status(), message, id_form=form)
+    try:
+        document = parse_aamva(form.scan.data) if (form.scan.data or "").strip() else None
+        check_id(
+            _order(order_id),
+            current_operator(),
+            document=document,
+            birth=form.birth.data,
+            id_expires=form.id_expires.data,
+        )
+    except IdScanError as error:
+        db.session.rollback()
+        return _screen(_order(order_id), form_error_status(), str(error), id_form=form)
+    except SaleError as error:
+        return _refused(order_id, error, id_form=form)
+    return _done(order_id, "ID checked. Take payment to hand the order over.")
+
+
+@bp.post("/online/<int:order_id>/complete")
+@staff_required("budtender")
+@unlocked
+def online_complete(order_id: int):
+    """Take payment and complete the pickup in one transaction; a repeat shows the same receipt."""
+    order = _order(order_id)
+    form = PayForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0]
+        return _screen(order, form_error_status(), message, pay_form=form)
+    try:
+        payments = plan_payments(
+            order.total_cents,
+            cash_given_cents=parse_cents(form.cash_given.data),
+            debit_cents=parse_cents(form.debit.data),
+            debit_reference=(form.debit_reference.data or "").strip() or None,
+        )
+        done = hand_over(
+            order, payments, form.client_token.data, current_operator(), drawer=tablet_drawer()
+        )
+    except SaleError as error:
+        return _refused(order_id, error, pay_form=form)
+    db.session.commit()
+    return navigate(url_for("register.receipt", order_id=done.id))

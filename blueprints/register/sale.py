@@ -1,0 +1,559 @@
+"""The sale screen: scan or search to add lines, discounts, payment, receipt, voids, returns."""
+
+import uuid
+
+from flask import abort, flash, get_flashed_messages, redirect, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from blueprints.access import current_store, staff_required, store_object
+from blueprints.filters import money
+from blueprints.htmx import form_error_status, navigate, render, wants_fragment
+from blueprints.register import bp
+from blueprints.register.common import (
+    ApprovalRefused,
+    approve,
+    current_operator,
+    managers_here,
+    real_id,
+    tablet_drawer,
+    tablet_has_drawer,
+    unlocked,
+)
+from blueprints.register.forms import (
+    AddProductForm,
+    DiscountForm,
+    PayForm,
+    QuantityForm,
+    ReturnForm,
+    ScanForm,
+    SearchForm,
+    VoidForm,
+)
+from extensions import db
+from models.catalog import Product
+from models.orders import Order
+from models.sales import (
+    NeedsApproval,
+    ReturnItem,
+    SaleError,
+    SaleState,
+    add_by_tag,
+    add_product,
+    can_void,
+    cancel_sale,
+    change_due,
+    claim,
+    complete_sale,
+    discount_text,
+    parse_cents,
+    parse_grams,
+    parse_percent,
+    plan_payments,
+    quick_cash,
+    recompute,
+    remove_line,
+    report_badge,
+    return_items,
+    sales_on,
+    search_menu,
+    set_line_discount,
+    set_quantity,
+    set_sale_discount,
+    void_sale,
+)
+
+
+def _order(order_id: int) -> Order:
+    return store_object(Order, real_id(order_id))
+
+
+def _open_order(order_id: int) -> Order:
+    # One read for the order, its customer and its lines: every cart change needs all three.
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == real_id(order_id))
+        .options(joinedload(Order.customer), selectinload(Order.lines))
+    )
+    if order is None or order.store_id != current_store().id or order.channel != "register":
+        abort(404)
+    return order
+
+
+def _pay_form(form: PayForm | None = None) -> PayForm:
+    """Return the payment form with a fresh token for this attempt (kept when shown again)."""
+    if form is None:
+        form = PayForm(formdata=None)
+    if not form.client_token.data:
+        form.client_token.data = uuid.uuid4().hex
+    return form
+
+
+def _cart(
+    order: Order,
+    state: SaleState | None = None,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    level: str = "error",
+    block: str = "cart",
+    **forms,
+):
+    """Render the cart (lines, limit meter, taxes, payment) or the whole sale screen."""
+    state = state or recompute(order)
+    drawer = forms.pop("drawer", None) or tablet_drawer()
+    forms["pay_form"] = _pay_form(forms.get("pay_form"))
+    forms.setdefault("scan_form", ScanForm(formdata=None))
+    forms.setdefault("search_form", SearchForm(formdata=None))
+    approval_for = forms.pop("approval_for", None)
+    return render(
+        "register/sale.html",
+        block=block,
+        status=status,
+        store=current_store(),
+        operator=current_operator(),
+        order=order,
+        state=state,
+        message=message,
+        level=level,
+        drawer=drawer,
+        open_forms=forms.pop("open_forms", {}),
+        approval_for=approval_for,
+        managers=managers_here() if approval_for else [],
+        quick_cash=quick_cash,
+        discount_text=discount_text,
+        notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
+        **forms,
+    )
+
+
+def _refused(order_id: int, error: SaleError, **forms):
+    """Undo the change and show the cart as it was, with the reason."""
+    db.session.rollback()
+    order = _open_order(order_id)
+    return _cart(order, status=error.status, message=error.message, **forms)
+
+
+def _changed(order: Order, state: SaleState, message: str | None = None):
+    session = db.session()
+    # The cart shown is exactly what was just committed: keep it loaded instead of re-reading it.
+    session.expire_on_commit = False
+    session.commit()
+    # Between changes the pay panel only needs to know the tablet has a drawer; completing the
+    # sale checks the drawer is still open (another tablet may have closed it).
+    return _cart(order, state, message=message, level="ok", drawer=tablet_has_drawer())
+
+
+@bp.get("/sale/<int:order_id>")
+@staff_required("budtender")
+@unlocked
+def sale(order_id: int):
+    """Show a sale: the scan box, the menu search, the cart and the payment panel."""
+    order = _open_order(order_id)
+    if order.status in ("completed", "voided"):
+        return redirect(url_for("register.receipt", order_id=order.id), 303)
+    if order.status != "open":
+        return redirect(url_for("register.home"), 303)
+    # Reading a sale writes nothing: totals are recomputed for display only.
+    with db.session.no_autoflush:
+        return _cart(order, block="screen")
+
+
+@bp.post("/sale/<int:order_id>/scan")
+@staff_required("budtender")
+@unlocked
+def scan(order_id: int):
+    """Add the package whose tag was scanned."""
+    order = _open_order(order_id)
+    form = ScanForm()
+    if not form.validate_on_submit():
+        return _cart(order, status=form_error_status(), message="Scan a package tag.")
+    try:
+        claim(order, current_operator())
+        state = add_by_tag(order, form.tag.data)
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _changed(order, state, f"Added {state.changed.name} ({state.changed.package_tag}).")
+
+
+@bp.get("/sale/<int:order_id>/products")
+@staff_required("budtender")
+@unlocked
+def products(order_id: int):
+    """Search the menu; each result shows the package the register would sell from."""
+    order = _open_order(order_id)
+    form = SearchForm(request.args)
+    found = search_menu(current_store(), form.q.data or "", order) if form.validate() else []
+    return render(
+        "register/sale.html",
+        block="product_results",
+        order=order,
+        results=found,
+        searched=bool((form.q.data or "").strip()),
+    )
+
+
+@bp.post("/sale/<int:order_id>/add")
+@staff_required("budtender")
+@unlocked
+def add(order_id: int):
+    """Add a product picked from the search, from its proposed package."""
+    order = _open_order(order_id)
+    form = AddProductForm()
+    if not form.validate_on_submit():
+        return _cart(order, status=form_error_status(), message="Pick a product to add.")
+    product = store_object(Product, real_id(form.product_id.data))
+    try:
+        quantity = None
+        if form.quantity.data:
+            quantity = (
+                parse_grams(form.quantity.data)
+                if product.sold_by == "weight"
+                else int(form.quantity.data)
+            )
+        claim(order, current_operator())
+        state = add_product(order, product, quantity)
+    except ValueError:
+        return _refused(order_id, SaleError("Enter a whole number of units."))
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _changed(order, state, f"Added {product.name} from package {state.changed.package_tag}.")
+
+
+@bp.post("/sale/<int:order_id>/lines/<int:line_id>/quantity")
+@staff_required("budtender")
+@unlocked
+def quantity(order_id: int, line_id: int):
+    """Change a line's quantity, or its weight in grams for bulk."""
+    order = _open_order(order_id)
+    form = QuantityForm()
+    line = next((ln for ln in order.lines if ln.id == line_id), None)
+    if line is None:
+        return _refused(order_id, SaleError("That line is no longer on this sale.", status=404))
+    if not form.validate_on_submit():
+        return _cart(order, status=form_error_status(), message="Enter a quantity.")
+    try:
+        raw = form.quantity.data.strip()
+        if line.unit == "grams":
+            amount = parse_grams(raw)
+        elif raw.isdigit():
+            amount = int(raw)
+        else:
+            raise SaleError("Enter a whole number of units (0 takes the line off).")
+        if amount <= 0:
+            claim(order, current_operator())
+            state = remove_line(order, line_id)
+        else:
+            claim(order, current_operator())
+            state = set_quantity(order, line_id, amount)
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _changed(order, state)
+
+
+@bp.post("/sale/<int:order_id>/lines/<int:line_id>/remove")
+@staff_required("budtender")
+@unlocked
+def remove(order_id: int, line_id: int):
+    """Take a line off the sale."""
+    order = _open_order(order_id)
+    try:
+        state = remove_line(order, line_id)
+    except SaleError as error:
+        return _refused(order_id, error)
+    return _changed(order, state, "Line removed.")
+
+
+def _discount(order_id: int, line_id: int | None):
+    order = _open_order(order_id)
+    form = DiscountForm()
+    key = f"line-{line_id}" if line_id else "sale"
+    if not form.validate_on_submit():
+        return _cart(
+            order,
+            status=form_error_status(),
+            message="Check the discount.",
+            open_forms={key: form},
+        )
+    try:
+        kind = None if form.kind.data == "none" else form.kind.data
+        raw = (form.value.data or "").strip()
+        if kind == "percent":
+            value = parse_percent(raw) if raw else 0
+        elif kind == "amount":
+            value = parse_cents(raw) or 0
+        else:
+            value = 0
+        if kind and not value:
+            raise SaleError("Enter the discount's percent or amount.")
+        approver = approve(form.manager_id.data, form.manager_pin.data)
+        operator = current_operator()
+        if line_id:
+            state = set_line_discount(
+                order, line_id, kind, value, form.reason.data or "", operator, approver
+            )
+        else:
+            state = set_sale_discount(
+                order, kind, value, form.reason.data or "", operator, approver
+            )
+    except (SaleError, ApprovalRefused) as error:
+        message = error.message if isinstance(error, SaleError) else str(error)
+        status = error.status if isinstance(error, SaleError) else 422
+        db.session.rollback()
+        order = _open_order(order_id)
+        form.manager_pin.data = ""
+        needs_manager = isinstance(error, NeedsApproval | ApprovalRefused)
+        return _cart(
+            order,
+            status=status,
+            message=message,
+            open_forms={key: form},
+            approval_for=key if needs_manager else None,
+        )
+    return _changed(order, state, "Discount removed." if not kind else "Discount applied.")
+
+
+@bp.get("/sale/<int:order_id>/lines/<int:line_id>/discount")
+@staff_required("budtender")
+@unlocked
+def line_discount_form(order_id: int, line_id: int):
+    """Return a line's discount form (the cart loads it when its % button is first opened)."""
+    order = _open_order(order_id)
+    line = next((ln for ln in order.lines if ln.id == line_id), None)
+    if line is None:
+        abort(404)
+    return render(
+        "register/_discount_form.html",
+        action=url_for("register.line_discount", order_id=order.id, line_id=line.id),
+        key=f"line-{line.id}",
+        current_kind=line.discount_kind,
+        current_value=line.discount_value,
+        current_reason=line.discount_reason,
+        form=None,
+        approval_for=None,
+        managers=[],
+        discount_text=discount_text,
+    )
+
+
+@bp.post("/sale/<int:order_id>/lines/<int:line_id>/discount")
+@staff_required("budtender")
+@unlocked
+def line_discount(order_id: int, line_id: int):
+    """Discount one line, with a reason; a manager approves above the store's threshold."""
+    return _discount(order_id, line_id)
+
+
+@bp.post("/sale/<int:order_id>/discount")
+@staff_required("budtender")
+@unlocked
+def sale_discount(order_id: int):
+    """Discount the whole sale, with a reason; a manager approves above the threshold."""
+    return _discount(order_id, None)
+
+
+@bp.post("/sale/<int:order_id>/complete")
+@staff_required("budtender")
+@unlocked
+def complete(order_id: int):
+    """Take payment and complete the sale in one transaction; a repeat shows the same receipt."""
+    order = _open_order(order_id)
+    form = PayForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0]
+        return _cart(order, status=form_error_status(), message=message, pay_form=form)
+    try:
+        payments = plan_payments(
+            order.total_cents,
+            cash_given_cents=parse_cents(form.cash_given.data),
+            debit_cents=parse_cents(form.debit.data),
+            debit_reference=(form.debit_reference.data or "").strip() or None,
+        )
+        complete_sale(
+            order, payments, form.client_token.data, current_operator(), drawer=tablet_drawer()
+        )
+    except SaleError as error:
+        return _refused(order_id, error, pay_form=form)
+    db.session.commit()
+    return navigate(url_for("register.receipt", order_id=order_id))
+
+
+@bp.post("/sale/<int:order_id>/cancel")
+@staff_required("budtender")
+@unlocked
+def cancel(order_id: int):
+    """Drop an open sale (the customer left); nothing was taken from the shelf."""
+    order = _open_order(order_id)
+    try:
+        cancel_sale(order, current_operator())
+    except SaleError as error:
+        return _refused(order_id, error)
+    db.session.commit()
+    return navigate(url_for("register.home"))
+
+
+def _receipt(order: Order, status: int = 200, block: str = "screen", **extra):
+    extra.setdefault("void_form", VoidForm(formdata=None))
+    return render(
+        "register/receipt.html",
+        block=block,
+        status=status,
+        store=order.store,
+        operator=current_operator(),
+        order=order,
+        badge=report_badge(order),
+        change=change_due(order),
+        can_void=can_void(order),
+        managers=managers_here(),
+        notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
+        **extra,
+    )
+
+
+@bp.get("/sale/<int:order_id>/receipt")
+@staff_required("budtender")
+@unlocked
+def receipt(order_id: int):
+    """Show the printable receipt with each tax, the tenders and the state-report status."""
+    order = _order(order_id)
+    if order.status not in ("completed", "voided"):
+        return redirect(url_for("register.sale", order_id=order.id), 303)
+    return _receipt(order)
+
+
+@bp.get("/sale/<int:order_id>/report-status")
+@staff_required("budtender")
+def report_status(order_id: int):
+    """Return the sale's state-report badge (the receipt polls it while it is queued)."""
+    order = _order(order_id)
+    return render(
+        "register/receipt.html", block="report_status", order=order, badge=report_badge(order)
+    )
+
+
+@bp.post("/sale/<int:order_id>/void")
+@staff_required("budtender")
+@unlocked
+def void(order_id: int):
+    """Void a sale the same business day: a manager approves, stock goes back, the state is told."""
+    order = _order(order_id)
+    form = VoidForm()
+    operator = current_operator()
+    if not form.validate_on_submit():
+        return _receipt(order, form_error_status(), block="void", void_form=form)
+    try:
+        manager = approve(form.manager_id.data, form.manager_pin.data)
+        if manager is None:
+            manager = operator
+        done = void_sale(
+            order, form.reason.data, manager, operator=operator, drawer=tablet_drawer()
+        )
+    except (SaleError, ApprovalRefused) as error:
+        db.session.rollback()
+        order = _order(order_id)
+        form.manager_pin.data = ""
+        if isinstance(error, SaleError):
+            form.form_errors.append(error.message)
+            status = error.status
+        else:
+            form.form_errors.append(str(error))
+            status = 422
+        return _receipt(order, status, block="void", void_form=form)
+    db.session.commit()
+    return navigate(url_for("register.receipt", order_id=done.id))
+
+
+def _return_page(order: Order, form: ReturnForm | None = None, status: int = 200, error=None):
+    return render(
+        "register/return.html",
+        block="screen",
+        status=status,
+        store=order.store,
+        operator=current_operator(),
+        order=order,
+        form=form or ReturnForm(formdata=None),
+        error=error,
+        drawer=tablet_drawer(),
+    )
+
+
+@bp.get("/sale/<int:order_id>/return")
+@staff_required("budtender")
+@unlocked
+def return_form(order_id: int):
+    """Show a completed sale's lines with how much of each can come back."""
+    order = _order(order_id)
+    if order.status != "completed":
+        return redirect(url_for("register.receipt", order_id=order.id), 303)
+    return _return_page(order)
+
+
+@bp.post("/sale/<int:order_id>/return")
+@staff_required("budtender")
+@unlocked
+def return_submit(order_id: int):
+    """Take items back (restock or destroy per line), refund, and report the return."""
+    order = _order(order_id)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _return_page(order, form, form_error_status())
+    items = []
+    try:
+        for line in order.lines:
+            raw = (request.form.get(f"qty-{line.id}") or "").strip()
+            if not raw or raw == "0":
+                continue
+            if line.unit == "grams":
+                amount = parse_grams(raw)
+            elif raw.isdigit():
+                amount = int(raw)
+            else:
+                raise SaleError(f"Enter how many of {line.name} come back (a whole number).")
+            disposition = request.form.get(f"disposition-{line.id}", "restock")
+            items.append(ReturnItem(line, amount, disposition))
+        refund = return_items(
+            order,
+            items,
+            form.reason.data,
+            current_operator(),
+            refund_kind=form.refund_kind.data,
+            drawer=tablet_drawer(),
+        )
+    except SaleError as error:
+        db.session.rollback()
+        order = _order(order_id)
+        return _return_page(order, form, error.status, error.message)
+    db.session.commit()
+    how = "in cash" if form.refund_kind.data == "cash" else "to the debit card"
+    flash(f"Return recorded: refund {money(refund)} {how}.", "ok")
+    return navigate(url_for("register.receipt", order_id=order_id))
+
+
+@bp.get("/sales")
+@staff_required("budtender")
+@unlocked
+def sales():
+    """List today's sales, to reprint, void or take a return."""
+    store = current_store()
+    number = (request.args.get("number") or "").strip().lstrip("#")
+    if number.isdigit() and int(number) <= 2**31 - 1:
+        order = db.session.get(Order, int(number))
+        if (
+            order is not None
+            and order.store_id == store.id
+            and order.status
+            in (
+                "completed",
+                "voided",
+            )
+        ):
+            return redirect(url_for("register.receipt", order_id=order.id), 303)
+    return render(
+        "register/sales.html",
+        block="screen",
+        store=store,
+        operator=current_operator(),
+        orders=sales_on(store, store.business_date()),
+        number=number,
+        not_found=bool(number),
+    )

@@ -1,0 +1,174 @@
+"""Real concurrency: many registers on the last unit, and one sale submitted many times at once.
+
+Each thread has its own app context, so its own database session and connection, as two tablets
+(or two gunicorn workers) would. PostgreSQL runs them truly in parallel (row locks decide);
+SQLite serializes writers with BEGIN IMMEDIATE, which the smaller variant checks.
+"""
+
+import threading
+import uuid
+
+import pytest
+from register_support import make_package, make_product, open_sale
+
+from extensions import db
+from models.compliance import ComplianceReport
+from models.inventory import Package, StockMovement, ledger_total
+from models.orders import Order, Tender
+from models.sales import Payment, SaleError, StockConflict, add_by_tag, complete_sale
+from models.users import User
+from support import ON_POSTGRES
+
+
+@pytest.fixture
+def app_config(app_config):
+    """Give every thread its own pooled connection."""
+    app_config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
+        "pool_size": 60,
+        "max_overflow": 10,
+        "pool_timeout": 60,
+    }
+    return app_config
+
+
+def run_at_once(app, jobs):
+    """Run (order_id, token, user_id) completions in threads released together; return outcomes."""
+    # The test's own session must hold no transaction (on SQLite it would hold the write lock).
+    db.session.rollback()
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[tuple[str, object]] = []
+    lock = threading.Lock()
+
+    def work(order_id, token, user_id):
+        with app.app_context():
+            try:
+                order = db.session.get(Order, order_id)
+                user = db.session.get(User, user_id)
+                total = order.total_cents
+                db.session.rollback()  # start the race from a clean transaction
+                barrier.wait(timeout=60)
+                done = complete_sale(order, [Payment("debit", total)], token, user)
+                db.session.commit()
+                outcome = ("sold", done.id)
+            except StockConflict as error:
+                db.session.rollback()
+                outcome = ("out_of_stock", error.message)
+            except SaleError as error:
+                db.session.rollback()
+                outcome = ("refused", error.message)
+            except Exception as error:  # noqa: BLE001 - a crash must fail the test, not the thread
+                db.session.rollback()
+                outcome = ("crash", repr(error))
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == len(jobs), "a thread hung"
+    return outcomes
+
+
+def last_unit_race(app, store, make_user, attempts):
+    user = make_user(store)
+    package = make_package(make_product(store, name="Last Jar"), 1)
+    orders = []
+    for _ in range(attempts):
+        order = open_sale(store, user)
+        add_by_tag(order, package.tag)
+        db.session.commit()
+        orders.append(order.id)
+    outcomes = run_at_once(app, [(oid, uuid.uuid4().hex, user.id) for oid in orders])
+    kinds = [kind for kind, _ in outcomes]
+    assert kinds.count("crash") == 0, [o for o in outcomes if o[0] == "crash"][:3]
+    assert kinds.count("sold") == 1
+    assert kinds.count("out_of_stock") == attempts - 1
+    assert all("Out of stock" in message for kind, message in outcomes if kind != "sold")
+    db.session.expire_all()
+    assert db.session.get(Package, package.id).quantity == 0
+    assert ledger_total(package.id) == 0
+    assert db.session.query(Order).filter_by(status="completed").count() == 1
+    assert db.session.query(StockMovement).filter_by(kind="sale").count() == 1
+    assert db.session.query(ComplianceReport).filter_by(kind="sale").count() == 1
+
+
+def double_submit(app, store, make_user, attempts):
+    user = make_user(store)
+    package = make_package(make_product(store), 5)
+    order = open_sale(store, user)
+    add_by_tag(order, package.tag, 2)
+    db.session.commit()
+    token = uuid.uuid4().hex
+    outcomes = run_at_once(app, [(order.id, token, user.id)] * attempts)
+    assert outcomes == [("sold", order.id)] * attempts
+    db.session.expire_all()
+    assert db.session.get(Package, package.id).quantity == 3
+    assert db.session.query(Tender).count() == 1
+    assert db.session.query(StockMovement).filter_by(kind="sale").count() == 1
+    assert db.session.query(ComplianceReport).filter_by(kind="sale").count() == 1
+
+
+def test_fifty_registers_race_for_the_last_unit_on_postgres(app, store, make_user, postgres_only):
+    last_unit_race(app, store, make_user, 50)
+
+
+def test_one_sale_submitted_fifty_times_at_once_on_postgres(app, store, make_user, postgres_only):
+    double_submit(app, store, make_user, 50)
+
+
+def test_the_same_sale_from_two_tablets_with_different_tokens_sells_once(
+    app, store, make_user, postgres_only
+):
+    user = make_user(store)
+    package = make_package(make_product(store), 5)
+    order = open_sale(store, user)
+    add_by_tag(order, package.tag, 1)
+    db.session.commit()
+    outcomes = run_at_once(app, [(order.id, uuid.uuid4().hex, user.id) for _ in range(10)])
+    kinds = sorted(kind for kind, _ in outcomes)
+    assert kinds == ["refused"] * 9 + ["sold"]
+    assert db.session.get(Package, package.id).quantity == 4
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the PostgreSQL variants above run 50 threads")
+def test_sqlite_serializes_registers_racing_for_the_last_unit(app, store, make_user):
+    last_unit_race(app, store, make_user, 12)
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the PostgreSQL variants above run 50 threads")
+def test_sqlite_serializes_a_sale_submitted_many_times(app, store, make_user):
+    double_submit(app, store, make_user, 12)
+
+
+def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
+    app, store, make_user, postgres_only
+):
+    from sqlalchemy import event
+
+    user = make_user(store)
+    later = make_package(make_product(store), 5)
+    earlier = make_package(make_product(store), 5)
+    order = open_sale(store, user)
+    add_by_tag(order, later.tag)
+    add_by_tag(order, earlier.tag)
+    db.session.commit()
+    statements: list[str] = []
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        complete_sale(order, [Payment("debit", order.total_cents)], uuid.uuid4().hex, user)
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    lock = next(s for s in statements if s.startswith("SELECT package.id") and "FOR UPDATE" in s)
+    assert "ORDER BY package.id" in lock
+    updates = [s for s in statements if s.startswith("UPDATE package SET quantity")]
+    assert len(updates) == 2 and all("package.quantity >=" in s for s in updates)
