@@ -3,4 +3,16 @@
 
 def load_all() -> None:
     """Import every table module so the metadata is complete (for migrations and create_all)."""
-    from models import audit, catalog, compliance, customers, inventory, orders, stores, users  # noqa: F401
+    from models import (  # noqa: F401
+        accounts,
+        audit,
+        cart,
+        cash_drawer,
+        catalog,
+        compliance,
+        customers,
+        inventory,
+        orders,
+        stores,
+        users,
+    )

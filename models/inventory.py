@@ -34,6 +34,8 @@ class Package(db.Model):
     lab_status: Mapped[str] = mapped_column(String(8), default="passed")
     on_hold: Mapped[bool] = mapped_column(default=False)
     hold_reason: Mapped[str | None] = mapped_column(String(200))
+    # The lab's certificate of analysis for this package, when the store has a link to it.
+    coa_url: Mapped[str | None] = mapped_column(String(300))
     received_on: Mapped[date]
     expires_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

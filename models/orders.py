@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -40,6 +40,11 @@ class Order(db.Model):
         CheckConstraint("discount_cents >= 0", name="discount_nonnegative"),
         CheckConstraint("tax_cents >= 0", name="tax_nonnegative"),
         CheckConstraint("total_cents >= 0", name="total_nonnegative"),
+        CheckConstraint(
+            "discount_kind IS NULL OR discount_kind IN ('percent', 'amount')", name="discount_kind"
+        ),
+        # The register's queue and today's sales read a store's orders by status.
+        Index("ix_sale_order_store_status", "store_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,9 +57,27 @@ class Order(db.Model):
     client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     customer_class: Mapped[str] = mapped_column(String(16), default="adult_use")
     pickup_at: Mapped[datetime | None]
+    # Online orders: the end of the pickup slot, and when the holds lapse (slot end + grace).
+    pickup_until: Mapped[datetime | None]
+    hold_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The checkout form sends this once per attempt; a double-click finds the same order.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    accepted_at: Mapped[datetime | None]
+    packed_at: Mapped[datetime | None]
+    ready_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    expired_at: Mapped[datetime | None]
     subtotal_cents: Mapped[int] = mapped_column(default=0)
     discount_cents: Mapped[int] = mapped_column(default=0)
     discount_reason: Mapped[str | None] = mapped_column(String(200))
+    # A discount on the whole sale as entered (percent in hundredths or cents), spread over the
+    # lines; discount_cents is every discount on the sale, lines' own included.
+    discount_kind: Mapped[str | None] = mapped_column(String(8))
+    discount_value: Mapped[int | None]
+    discount_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # When a person checked the buyer's ID for this sale (check-in or pickup).
+    id_checked_at: Mapped[datetime | None]
     tax_cents: Mapped[int] = mapped_column(default=0)
     total_cents: Mapped[int] = mapped_column(default=0)
     tax_lines: Mapped[list] = mapped_column(JSON, default=list)
@@ -87,10 +110,16 @@ class OrderLine(db.Model):
         CheckConstraint("discount_cents >= 0", name="discount_nonnegative"),
         CheckConstraint("line_total_cents >= 0", name="line_total_nonnegative"),
         CheckConstraint("returned_quantity >= 0", name="returned_nonnegative"),
+        CheckConstraint("sale_discount_cents >= 0", name="sale_discount_nonnegative"),
+        CheckConstraint(
+            "discount_kind IS NULL OR discount_kind IN ('percent', 'amount')", name="discount_kind"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("sale_order.id", ondelete="CASCADE"), index=True
+    )
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -101,6 +130,8 @@ class OrderLine(db.Model):
     package_tag: Mapped[str | None] = mapped_column(String(32))
     # Units for packaged goods, milligrams for goods sold by weight.
     quantity: Mapped[int]
+    # What an online customer asked for, when packing weighed out a different amount.
+    ordered_quantity: Mapped[int | None]
     unit: Mapped[str] = mapped_column(String(8), default="each")
     unit_price_cents: Mapped[int]
     net_weight_mg: Mapped[int | None]
@@ -108,6 +139,12 @@ class OrderLine(db.Model):
     thc_pct_bp: Mapped[int | None]
     discount_cents: Mapped[int] = mapped_column(default=0)
     discount_reason: Mapped[str | None] = mapped_column(String(200))
+    # The line's own discount as entered (percent in hundredths or cents); discount_cents is
+    # its amount, sale_discount_cents the line's share of a discount on the whole sale.
+    discount_kind: Mapped[str | None] = mapped_column(String(8))
+    discount_value: Mapped[int | None]
+    discount_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sale_discount_cents: Mapped[int] = mapped_column(default=0)
     line_total_cents: Mapped[int] = mapped_column(default=0)
     returned_quantity: Mapped[int] = mapped_column(default=0)
 
@@ -125,12 +162,16 @@ class Tender(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sale_order.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("sale_order.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int]
     tendered_cents: Mapped[int | None]
     change_cents: Mapped[int] = mapped_column(default=0)
     reference: Mapped[str | None] = mapped_column(String(64))
+    # Cash goes into (and change comes out of) one open drawer.
+    drawer_id: Mapped[int | None] = mapped_column(ForeignKey("cash_drawer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="tenders")

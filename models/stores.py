@@ -46,6 +46,14 @@ class Store(db.Model):
     tracktrace_license: Mapped[str] = mapped_column(String(40), default="")
     tracktrace_base_url: Mapped[str] = mapped_column(String(200), default="")
     tracktrace_credentials_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Online pickup settings; empty means the defaults in models.pickup.
+    pickup_slot_minutes: Mapped[int | None]
+    pickup_slot_capacity: Mapped[int | None]
+    pickup_grace_minutes: Mapped[int | None]
+    pickup_lead_minutes: Mapped[int | None]
+    # Discounts above either threshold (percent in hundredths, or cents) need a manager's PIN.
+    discount_approval_bp: Mapped[int] = mapped_column(default=1000, server_default="1000")
+    discount_approval_cents: Mapped[int] = mapped_column(default=2000, server_default="2000")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -49,6 +49,14 @@ def _truncate_all(database_uri: str) -> None:
                 )
             )
         ]
+        # A worker process a previous test started may still hold a connection and locks;
+        # this is a throwaway database, so end every other session before emptying it.
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -147,3 +147,25 @@ class SignupForm(FlaskForm):
             expires.errors = ["Enter the date your card expires."]
             valid = False
         return valid
+
+
+class ForgotPasswordForm(FlaskForm):
+    """The e-mail of the account whose password is forgotten."""
+
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Email()])
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password, set through a reset link."""
+
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=10, max=128, message="Use at least 10 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[EqualTo("password", message="The passwords differ.")],
+    )

@@ -11,6 +11,7 @@ from blueprints.auth.forms import CustomerLoginForm, SignupForm, StaffLoginForm
 from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, login_key, login_limit
 from blueprints.sessions import current_customer, current_staff, sign_in, sign_out
+from blueprints.storefront.shopper import after_sign_in, before_sign_in
 from extensions import db, limiter
 from models import audit
 from models.base import utcnow
@@ -115,7 +116,9 @@ def customer_login():
             db.session.commit()
         return _refuse(form, "auth/customer_login.html", "That email and password do not match.")
     customer.failed_logins = 0
+    saved = before_sign_in()
     sign_in(customer)
+    after_sign_in(saved, customer)
     db.session.commit()
     return redirect_to(_safe_next(url_for("storefront.account")))
 
@@ -169,7 +172,9 @@ def signup():
             return render("auth/signup.html", block="form", status=form_error_status(), form=form)
     db.session.add(customer)
     db.session.flush()
+    saved = before_sign_in()
     sign_in(customer)
+    after_sign_in(saved, customer)
     audit.record("customer.signup", customer_id=customer.id)
     db.session.commit()
     flash(f"Welcome, {customer.first_name}! Your account is ready.", "success")

@@ -1,7 +1,7 @@
-"""The online menu: age gate, store picker, menu, and the customer's account."""
+"""The online menu: age gate, store picker, menu, cart, checkout and the customer's orders."""
 
 from flask import Blueprint
 
 bp = Blueprint("storefront", __name__)
 
-from blueprints.storefront import routes  # noqa: E402, F401
+from blueprints.storefront import cart, orders, routes  # noqa: E402, F401

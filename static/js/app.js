@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Lets the CSS hide buttons that only a page without JavaScript needs (e.g. "Update").
+  document.documentElement.classList.add("js");
+
   function dismissToasts(root) {
     root.querySelectorAll("[data-autodismiss]").forEach(function (toast) {
       var ms = parseInt(toast.getAttribute("data-autodismiss"), 10) || 5000;
@@ -43,6 +46,94 @@
     });
     reset();
   }
+
+  // Menu filters: leave empty fields out of the pushed URL so it stays short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !elt.closest || !elt.closest("[data-prune-empty]")) return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      if (params[name] === "") delete params[name];
+    });
+  });
+
+  // Register: a license scanner types many lines fast; submit once it has been quiet a moment.
+  var scanTimer;
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (box.matches("textarea[data-scan-submit]")) {
+      clearTimeout(scanTimer);
+      scanTimer = setTimeout(function () {
+        if (box.value.trim().length >= 20 && box.form) box.form.requestSubmit();
+      }, 350);
+    }
+    if (box.closest("[data-pay-form]")) showChange(box.closest("[data-pay-form]"));
+    if (box.matches("[data-denomination]")) showCount(box.form);
+  });
+
+  // Money typed by people as whole cents, without floating point ("12.5" -> 1250).
+  function cents(text) {
+    var match = /^\s*\$?(\d*)(?:\.(\d{0,2}))?\s*$/.exec((text || "").replace(/,/g, ""));
+    if (!match) return null;
+    return parseInt(match[1] || "0", 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
+  }
+  function money(value) {
+    var sign = value < 0 ? "-" : "";
+    value = Math.abs(value);
+    var dollars = String(Math.floor(value / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return sign + "$" + dollars + "." + String(value % 100).padStart(2, "0");
+  }
+  function showChange(form) {
+    var total = parseInt(document.getElementById("total-due").getAttribute("data-cents"), 10);
+    var cash = form.querySelector("[name=cash_given]");
+    var debit = cents(form.querySelector("[name=debit]").value) || 0;
+    var given = cents(cash.value) || 0;
+    var change = given - Math.max(total - debit, 0);
+    form.querySelector("[data-change-due]").textContent = money(given && change > 0 ? change : 0);
+  }
+  function showCount(form) {
+    var sum = 0;
+    form.querySelectorAll("[data-denomination]").forEach(function (input) {
+      var count = parseInt(input.value, 10);
+      if (count > 0) sum += count * parseInt(input.getAttribute("data-denomination"), 10);
+    });
+    form.querySelector("[data-count-total]").textContent = money(sum);
+  }
+
+  document.addEventListener("click", function (event) {
+    var fill = event.target.closest("[data-fill]");
+    if (fill) {
+      var input = document.getElementById(fill.getAttribute("data-fill"));
+      input.value = fill.getAttribute("data-amount");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    if (event.target.closest("[data-print]")) window.print();
+    var close = event.target.closest("[data-close-results]");
+    if (close) {
+      var search = document.getElementById(close.getAttribute("data-close-results"));
+      var results = close.closest(".product-results");
+      search.value = "";
+      results.classList.remove("is-open");
+      results.replaceChildren();
+      document.getElementById("tag-scan").focus();
+    }
+  });
+
+  // After a scan the box is cleared and ready for the next tag; the cart keeps the focus away
+  // from buttons that were swapped out, so the scanner always types into the scan box.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches("form[data-scan-form]")) {
+      form.reset();
+      form.querySelector("input[name=tag]").focus();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "cart") return;
+    var active = document.activeElement;
+    var scan = document.getElementById("tag-scan");
+    if (scan && (!active || active === document.body || !document.body.contains(active))) scan.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     dismissToasts(document);
