@@ -358,7 +358,7 @@ def finish(
         report.in_doubt = report.in_doubt and (failure.may_have_landed or not sending)
         wait = backoff_seconds(max(1, report.attempts))
         if failure.retry_after is not None:
-            wait = max(wait, float(failure.retry_after))
+            wait = max(wait, failure.retry_after)
             hold_license(report.store_id, now + timedelta(seconds=failure.retry_after))
         report.next_attempt_at = now + timedelta(seconds=wait)
         report.last_error = f"{failure.message} Next try in {int(wait)} s."

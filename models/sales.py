@@ -654,22 +654,7 @@ def set_line_discount(
     kind, value = _discount_spec(kind, value, reason)
     base = line_gross(line)
     amount = discount_amount(kind, value, base)
-    approved = _approve(order.store, actor, approver, base, amount)
-    line.discount_kind, line.discount_value = kind, value or None
-    line.discount_reason = reason.strip()[:200] if kind else None
-    line.discount_approved_by_id = approved.id if approved else None
-    audit.record(
-        "discount.line" if kind else "discount.line_removed",
-        store_id=order.store_id,
-        user_id=actor.id,
-        obj=order,
-        reason=line.discount_reason,
-        line_id=line.id,
-        kind=kind,
-        value=value,
-        amount_cents=amount,
-        approved_by=approved.id if approved else None,
-    )
+    _record_discount(order, line, "line", kind, value, reason, actor, approver, base, amount)
     return recompute(order)
 
 
@@ -686,22 +671,40 @@ def set_sale_discount(
     kind, value = _discount_spec(kind, value, reason)
     base = sum(line_gross(line) - line.discount_cents for line in order.lines)
     amount = discount_amount(kind, value, base)
+    _record_discount(order, order, "sale", kind, value, reason, actor, approver, base, amount)
+    return recompute(order)
+
+
+def _record_discount(
+    order: Order,
+    target: Order | OrderLine,
+    scope: str,
+    kind: str | None,
+    value: int | None,
+    reason: str,
+    actor: User,
+    approver: User | None,
+    base: int,
+    amount: int,
+) -> None:
+    """Set a line's or the sale's discount after the approval check, and audit it."""
     approved = _approve(order.store, actor, approver, base, amount)
-    order.discount_kind, order.discount_value = kind, value or None
-    order.discount_reason = reason.strip()[:200] if kind else None
-    order.discount_approved_by_id = approved.id if approved else None
+    target.discount_kind, target.discount_value = kind, value or None
+    target.discount_reason = reason.strip()[:200] if kind else None
+    target.discount_approved_by_id = approved.id if approved else None
+    extra = {"line_id": target.id} if scope == "line" else {}
     audit.record(
-        "discount.sale" if kind else "discount.sale_removed",
+        f"discount.{scope}" if kind else f"discount.{scope}_removed",
         store_id=order.store_id,
         user_id=actor.id,
         obj=order,
-        reason=order.discount_reason,
+        reason=target.discount_reason,
+        **extra,
         kind=kind,
         value=value,
         amount_cents=amount,
         approved_by=approved.id if approved else None,
     )
-    return recompute(order)
 
 
 # Paying and completing -------------------------------------------------------------------------
