@@ -9,6 +9,7 @@ fragment the register sends.
 
 Run: .venv/bin/python bench/register.py [--scale 0.2] [--sales 150]
      [--database-url postgresql://postgres@127.0.0.1:5432/pistil_bench] [--redis redis://...]
+     [--profile "scan-add a line"]
 The PostgreSQL database named is emptied first. Without --redis, reports are sent inline after
 the commit (the embedded mode, dry-run adapter); with it they are only enqueued (use a scratch
 Redis database: the run deletes the jobs it enqueued when it ends).
@@ -253,16 +254,27 @@ def seed(db, scale: float) -> dict:
 
 
 class Timer:
-    """Collect server times (ms) and response sizes per action."""
+    """Collect server times (ms) and response sizes per action; profile one action if asked."""
 
-    def __init__(self):
+    def __init__(self, profile: str | None = None):
         self.times: dict[str, list[float]] = {}
         self.sizes: dict[str, list[int]] = {}
+        self.profile = profile
+        self.profiler = None
+        if profile:
+            import cProfile
+
+            self.profiler = cProfile.Profile()
 
     def call(self, name, fn, *args, **kwargs):
+        profiling = self.profiler is not None and name == self.profile
+        if profiling:
+            self.profiler.enable()
         start = time.perf_counter()
         response = fn(*args, **kwargs)
         elapsed = (time.perf_counter() - start) * 1000
+        if profiling:
+            self.profiler.disable()
         if response.status_code >= 400 and name != "warm-up":
             raise SystemExit(f"{name} failed: {response.status_code} {response.get_data()[:400]}")
         self.times.setdefault(name, []).append(elapsed)
@@ -315,7 +327,7 @@ def run(args) -> None:
         "/register/drawer/open", data={"name": "Bench", "float_amount": "500"}, headers=headers
     )
 
-    timer = Timer()
+    timer = Timer(args.profile)
     tags = seeded["flower_tags"]
     customers = rng.sample(
         range(1, seeded["customers"] + 1), min(seeded["customers"], args.sales + 20)
@@ -388,6 +400,13 @@ def run(args) -> None:
     print(
         "KB: largest response body (the fragment htmx swaps; complete answers 204 + HX-Location)."
     )
+    if timer.profiler is not None:
+        import pstats
+
+        print(f"\nprofile of {args.profile!r} (cumulative top 60, then own time top 25):")
+        stats = pstats.Stats(timer.profiler)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(25)
 
 
 def forget_jobs(app) -> None:
@@ -415,6 +434,9 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=150, help="sales to time")
     parser.add_argument("--database-url", help="PostgreSQL database to empty and use")
     parser.add_argument("--redis", help="Redis URL: enqueue reports instead of sending inline")
+    parser.add_argument(
+        "--profile", metavar="ACTION", help='cProfile one action, e.g. "scan-add a line"'
+    )
     run(parser.parse_args())
 
 

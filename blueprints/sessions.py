@@ -37,7 +37,7 @@ def sign_out() -> None:
 
 
 def _load(principal_id: str):
-    row = LoginSession.find(session.get("sid"))
+    row = LoginSession.find(session.get("sid"), with_staff=True)
     config = current_app.config
     now = utcnow()
     if row is None or not row.is_live(
@@ -50,7 +50,7 @@ def _load(principal_id: str):
     if not raw_id.isdigit():
         return None
     if kind == "staff" and row.user_id == int(raw_id):
-        principal = db.session.get(User, row.user_id)
+        principal = row.user
     elif kind == "customer" and row.customer_id == int(raw_id):
         principal = db.session.get(Customer, row.customer_id)
     else:

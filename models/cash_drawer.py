@@ -208,7 +208,18 @@ def _lock(drawer: CashDrawer) -> CashDrawer:
     return db.session.scalars(
         select(CashDrawer)
         .where(CashDrawer.id == drawer.id)
-        .with_for_update()
+        # NO KEY UPDATE: sales on other tablets may still record tenders against this drawer.
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def share_lock(drawer: CashDrawer) -> CashDrawer:
+    """Re-read a drawer under a shared lock: sales take cash at once, a close waits for them."""
+    return db.session.scalars(
+        select(CashDrawer)
+        .where(CashDrawer.id == drawer.id)
+        .with_for_update(read=True)
         .execution_options(populate_existing=True)
     ).one()
 

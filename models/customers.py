@@ -52,8 +52,9 @@ class Customer(UserMixin, db.Model):
     id_state: Mapped[str | None] = mapped_column(String(2))
     id_expires: Mapped[date | None]
     resident_state: Mapped[str] = mapped_column(String(2))
+    # Indexed: every limit check looks up the caregivers buying for a patient.
     caregiver_for_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer.id", ondelete="SET NULL")
+        ForeignKey("customer.id", ondelete="SET NULL"), index=True
     )
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

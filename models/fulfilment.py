@@ -153,7 +153,7 @@ def pack_line(
     line = _line(order, line_id)
     if line.package_id is not None:
         raise FulfilmentError(f"{line.name} is already packed from {line.package_tag}.", status=409)
-    package = find_package(order.store, scanned)
+    package, _ = find_package(order.store, scanned)
     if package.product_id != line.product_id:
         raise StockConflict(
             f"Package {package.tag} is {package.product.name}, not {line.name}. "

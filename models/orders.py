@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
+from models.catalog import Product
 from models.customers import Customer
 from models.stores import Store
 from models.users import User
@@ -149,6 +150,8 @@ class OrderLine(db.Model):
     returned_quantity: Mapped[int] = mapped_column(default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    # Read-only: lines keep their own snapshot; the product is read for limits and search.
+    product: Mapped[Product] = relationship(viewonly=True)
 
 
 class Tender(db.Model):

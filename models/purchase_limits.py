@@ -4,9 +4,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, bindparam, or_, select
 
 from extensions import db
 from models.base import utcnow
@@ -54,8 +54,8 @@ def cart_line(product: Product, quantity: int) -> CartLine:
     )
 
 
-def sold_line(line: OrderLine) -> CartLine:
-    """Describe a line of a past sale to the engine, from what the sale recorded."""
+def sold_line(line: OrderLine | Row) -> CartLine:
+    """Describe a line of a past sale (or a row of its columns) to the engine, as recorded."""
     if line.unit == "grams":
         return CartLine(
             line.limit_category,
@@ -86,41 +86,71 @@ def profile_for(customer: Customer, store: Store, customer_class: str) -> Custom
     )
 
 
-def purchase_history(customer: Customer, store: Store, at: datetime | None = None) -> list:
-    """Return the customer's completed sales in the chain's stores of this state, newest first."""
-    at = at or utcnow()
-    # A caregiver buys against the patient's allotment, so the patient's history counts.
-    buyer = customer.caregiver_for if customer.caregiver_for is not None else customer
-    buyers = [buyer.id] + [
-        c.id
-        for c in db.session.scalars(select(Customer).where(Customer.caregiver_for_id == buyer.id))
-    ]
-    orders = db.session.scalars(
-        select(Order)
+@cache
+def _history_query():
+    """Build the history read once (it runs on every cart change)."""
+    # Building a statement costs more Python time than SQLite takes to run this one.
+    buyer = bindparam("buyer")
+    buyers = select(Customer.id).where(
+        or_(Customer.id == buyer, Customer.caregiver_for_id == buyer)
+    )
+    return (
+        select(
+            Order.id,
+            Order.completed_at,
+            Order.customer_class,
+            OrderLine.limit_category,
+            OrderLine.unit,
+            OrderLine.quantity,
+            OrderLine.returned_quantity,
+            OrderLine.net_weight_mg,
+            OrderLine.thc_mg,
+            OrderLine.name,
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Store, Store.id == Order.store_id)
         .where(
             Order.customer_id.in_(buyers),
             Order.status == "completed",
-            Store.state == store.state,
-            Order.completed_at >= at - timedelta(days=HISTORY_DAYS),
-            Order.completed_at <= at,
+            Store.state == bindparam("state"),
+            Order.completed_at >= bindparam("since"),
+            Order.completed_at <= bindparam("until"),
+            OrderLine.quantity > OrderLine.returned_quantity,
         )
-        .options(selectinload(Order.lines))
-        .order_by(Order.completed_at.desc())
+        .order_by(Order.completed_at.desc(), Order.id, OrderLine.id)
     )
-    history = []
-    for order in orders:
-        lines = tuple(
-            sold_line(line) for line in order.lines if line.quantity > line.returned_quantity
-        )
-        history.append(
-            PastPurchase(
-                at=order.completed_at,
-                lines=lines,
-                classes=frozenset({order.customer_class}),
-            )
-        )
+
+
+def purchase_history(customer: Customer, store: Store, at: datetime | None = None) -> list:
+    """Return the customer's completed sales in the chain's stores of this state, newest first."""
+    at = at or utcnow()
+    # A caregiver buys against the patient's allotment, so the patient's history counts.
+    # Plain columns need no ORM: run it on the session's connection, skipping the ORM layer.
+    rows = db.session.connection().execute(
+        _history_query(),
+        {
+            "buyer": customer.caregiver_for_id or customer.id,
+            "state": store.state,
+            "since": at - timedelta(days=HISTORY_DAYS),
+            "until": at,
+        },
+    )
+    history, current, lines = [], None, []
+    for row in rows:
+        if current is not None and row.id != current.id:
+            history.append(_past(current, lines))
+            lines = []
+        current = row
+        lines.append(sold_line(row))
+    if current is not None:
+        history.append(_past(current, lines))
     return history
+
+
+def _past(row, lines: list[CartLine]) -> PastPurchase:
+    return PastPurchase(
+        at=row.completed_at, lines=tuple(lines), classes=frozenset({row.customer_class})
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +174,9 @@ def check_cart(
     lines = [cart_line(product, quantity) for product, quantity, _ in items]
     if customer is not None:
         profile = profile_for(customer, store, customer_class)
-        history: Iterable[PastPurchase] = purchase_history(customer, store, at)
+        # Past sales are completed ones: the cart being changed need not be written to read them.
+        with db.session.no_autoflush:
+            history: Iterable[PastPurchase] = purchase_history(customer, store, at)
     else:
         profile = CustomerProfile(classes=frozenset({customer_class}))
         history = ()

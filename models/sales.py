@@ -12,15 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import attributes, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from extensions import db
 from models import audit
 from models.base import utcnow
-from models.cash_drawer import CashDrawer, DrawerError, take_out
+from models.cash_drawer import CashDrawer, DrawerError, share_lock, take_out
 from models.catalog import Product
 from models.customers import Customer
 from models.id_scan import looks_like_aamva
@@ -226,23 +227,42 @@ def _amount_label(package: Package, quantity: int) -> str:
 # Stock -----------------------------------------------------------------------------------------
 
 
+def _held_sum(package_id):
+    """Return SQL for what other orders' live reservations hold of a package."""
+    # Order ids start at 1, so order_id 0 excludes no order.
+    return (
+        select(func.coalesce(func.sum(Reservation.quantity), 0))
+        .where(
+            Reservation.package_id == package_id,
+            Reservation.released_at.is_(None),
+            Reservation.expires_at > bindparam("now"),
+            Reservation.order_id != bindparam("order_id"),
+        )
+        .scalar_subquery()
+    )
+
+
+@cache
+def _held_query():
+    """Build the holds read once (it runs on every menu search and sale)."""
+    return (
+        select(Reservation.package_id, func.sum(Reservation.quantity))
+        .where(
+            Reservation.package_id.in_(bindparam("ids", expanding=True)),
+            Reservation.released_at.is_(None),
+            Reservation.expires_at > bindparam("now"),
+            Reservation.order_id != bindparam("order_id"),
+        )
+        .group_by(Reservation.package_id)
+    )
+
+
 def held_by_others(package_ids: Sequence[int], order_id: int | None, now: datetime | None = None):
     """Return {package id: quantity} held by other orders' unexpired, unreleased reservations."""
     if not package_ids:
         return {}
-    now = now or utcnow()
-    query = (
-        select(Reservation.package_id, func.sum(Reservation.quantity))
-        .where(
-            Reservation.package_id.in_(list(package_ids)),
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > now,
-        )
-        .group_by(Reservation.package_id)
-    )
-    if order_id is not None:
-        query = query.where(Reservation.order_id != order_id)
-    return {package_id: int(held) for package_id, held in db.session.execute(query)}
+    params = {"ids": list(package_ids), "now": now or utcnow(), "order_id": order_id or 0}
+    return {package_id: int(held) for package_id, held in db.session.execute(_held_query(), params)}
 
 
 def unsellable_reason(package: Package, today: date) -> str | None:
@@ -268,11 +288,18 @@ def _in_cart(order: Order, package_id: int, skip: OrderLine | None = None) -> in
     )
 
 
-def _check_stock(order: Order, package: Package, wanted: int, skip: OrderLine | None = None):
+def _check_stock(
+    order: Order,
+    package: Package,
+    wanted: int,
+    skip: OrderLine | None = None,
+    held: int | None = None,
+):
     reason = unsellable_reason(package, order.store.business_date())
     if reason:
         raise StockConflict(reason)
-    held = held_by_others([package.id], order.id).get(package.id, 0)
+    if held is None:
+        held = held_by_others([package.id], order.id).get(package.id, 0)
     free = package.quantity - held - _in_cart(order, package.id, skip)
     if wanted > free:
         left = max(free, 0)
@@ -290,20 +317,32 @@ def normalize_tag(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isalnum()).upper()
 
 
-def find_package(store: Store, scanned: str) -> Package:
-    """Return the store's package for a scanned tag, or refuse with what is wrong with the scan."""
+@cache
+def _package_by_tag():
+    """Build the scan's read once: the package, its product, and what other orders hold of it."""
+    return (
+        select(Package, _held_sum(Package.id))
+        .where(Package.store_id == bindparam("store_id"), Package.tag == bindparam("tag"))
+        .options(joinedload(Package.product))
+    )
+
+
+def find_package(store: Store, scanned: str, order: Order | None = None) -> tuple[Package, int]:
+    """Return a scanned tag's package and what other orders hold of it, or refuse the scan."""
     if looks_like_aamva(scanned):
         raise SaleError("That is a driver's license. Check customers in from the queue screen.")
     tag = normalize_tag(scanned)
     if not tag:
         raise SaleError("Scan a package tag, or search the menu.")
-    package = db.session.scalar(
-        select(Package)
-        .where(Package.store_id == store.id, Package.tag == tag)
-        .options(joinedload(Package.product))
-    )
-    if package is not None:
-        return package
+    params = {
+        "store_id": store.id,
+        "tag": tag,
+        "now": utcnow(),
+        "order_id": order.id if order else 0,
+    }
+    found = db.session.execute(_package_by_tag(), params).first()
+    if found is not None:
+        return found[0], int(found[1])
     elsewhere = db.session.scalar(
         select(func.count(Package.id)).where(Package.tag == tag, Package.store_id != store.id)
     )
@@ -417,8 +456,11 @@ def _refuse_if_over(state: SaleState) -> SaleState:
     return state
 
 
-def add_package(order: Order, package: Package, quantity: int | None = None) -> SaleState:
+def add_package(
+    order: Order, package: Package, quantity: int | None = None, held: int | None = None
+) -> SaleState:
     """Add a package to an open sale (merging with its line), or refuse with the reason."""
+    # `held` is what other orders hold of the package, when the caller read it with the package.
     _editable(order)
     if package.store_id != order.store_id:
         raise StockConflict(
@@ -428,7 +470,7 @@ def add_package(order: Order, package: Package, quantity: int | None = None) -> 
     if quantity is None:
         quantity = DEFAULT_GRAMS_MG if unit == "grams" else 1
     _check_quantity(unit, quantity)
-    _check_stock(order, package, quantity)
+    _check_stock(order, package, quantity, held=held)
     line = next((ln for ln in order.lines if ln.package_id == package.id), None)
     product = package.product
     if line is None:
@@ -457,7 +499,8 @@ def add_package(order: Order, package: Package, quantity: int | None = None) -> 
 def add_by_tag(order: Order, scanned: str, quantity: int | None = None) -> SaleState:
     """Add the exact package a scanned tag names."""
     _editable(order)
-    return add_package(order, find_package(order.store, scanned), quantity)
+    package, held = find_package(order.store, scanned, order)
+    return add_package(order, package, quantity, held)
 
 
 def add_product(order: Order, product: Product, quantity: int | None = None) -> SaleState:
@@ -769,7 +812,9 @@ def _lock_order(order_id: int) -> Order:
     order = db.session.scalars(
         select(Order)
         .where(Order.id == order_id)
-        .with_for_update()
+        # NO KEY UPDATE: enough to serialize writers of this order, while rows that only point
+        # at it (its lines, tenders, reports) can still be written by others.
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     # Lines and tenders read before the lock may be stale (another tablet); read them again.
@@ -784,7 +829,9 @@ def _lock_packages(ids) -> list[Package]:
             select(Package)
             .where(Package.id.in_(sorted(ids)))
             .order_by(Package.id)
-            .with_for_update()
+            # NO KEY UPDATE, as the online checkout takes: a reservation or stock movement that
+            # only references a package does not wait for (or deadlock with) a sale.
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     )
@@ -880,6 +927,12 @@ def complete_sale(
     for line in lines:
         needed[line.package_id] = needed.get(line.package_id, 0) + line.quantity
     packages = _lock_packages(needed)
+    if drawer is not None and any(p.kind == "cash" for p in tenders):
+        # Checked again under a shared lock, taken after the packages as voids take theirs: a
+        # drawer closed meanwhile refuses the cash, and a close waits for the sales in flight.
+        drawer = share_lock(drawer)
+        if not drawer.is_open:
+            raise SaleError("This cash drawer was just closed; open a drawer to take cash.")
     held = held_by_others(list(needed), order.id, now)
     today = order.store.business_date(now)
     for package in packages:

@@ -3,10 +3,11 @@
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, bindparam, select
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
@@ -148,6 +149,8 @@ class LoginSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 
+    user: Mapped[User | None] = relationship(viewonly=True)
+
     @classmethod
     def open(cls, *, user_id: int | None = None, customer_id: int | None = None) -> str:
         """Start a session row and return the token for the cookie."""
@@ -156,11 +159,12 @@ class LoginSession(db.Model):
         return token
 
     @classmethod
-    def find(cls, token: str | None) -> "LoginSession | None":
-        """Return the session row for a cookie token."""
+    def find(cls, token: str | None, with_staff: bool = False) -> "LoginSession | None":
+        """Return the session row for a cookie token, with its staff member and stores if asked."""
         if not token:
             return None
-        return db.session.get(cls, _digest(token))
+        result = db.session.execute(_session_query(with_staff), {"token_hash": _digest(token)})
+        return result.unique().scalar_one_or_none()
 
     def is_live(self, idle: timedelta, absolute: timedelta, now: datetime) -> bool:
         """Return whether the session is neither revoked, idle too long, nor too old."""
@@ -173,3 +177,17 @@ class LoginSession(db.Model):
     def revoke(self) -> None:
         """End the session for good."""
         self.revoked_at = utcnow()
+
+
+@cache
+def _session_query(with_staff: bool):
+    """Build the session read once per shape: it runs on every signed-in request."""
+    query = select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
+    if with_staff:
+        # Every staff page asks for the role and the store next: one query answers all three.
+        query = query.options(
+            joinedload(LoginSession.user)
+            .joinedload(User.memberships)
+            .joinedload(StoreMembership.store)
+        )
+    return query

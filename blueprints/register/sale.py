@@ -1,10 +1,11 @@
 """The sale screen: scan or search to add lines, discounts, payment, receipt, voids, returns."""
 
 import uuid
+from functools import cache
 
 from flask import abort, flash, get_flashed_messages, redirect, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from blueprints.access import current_store, staff_required, store_object
 from blueprints.filters import money
@@ -32,7 +33,7 @@ from blueprints.register.forms import (
 )
 from extensions import db
 from models.catalog import Product
-from models.orders import Order
+from models.orders import Order, OrderLine
 from models.sales import (
     NeedsApproval,
     ReturnItem,
@@ -68,13 +69,21 @@ def _order(order_id: int) -> Order:
     return store_object(Order, real_id(order_id))
 
 
-def _open_order(order_id: int) -> Order:
-    # One read for the order, its customer and its lines: every cart change needs all three.
-    order = db.session.scalar(
+@cache
+def _cart_query():
+    """Build the cart read once: the order, its customer, its lines and their products."""
+    # One query for all four (every cart change needs them), built once because building a
+    # statement costs more than running it.
+    return (
         select(Order)
-        .where(Order.id == real_id(order_id))
-        .options(joinedload(Order.customer), selectinload(Order.lines))
+        .where(Order.id == bindparam("order_id"))
+        .options(joinedload(Order.customer), joinedload(Order.lines).joinedload(OrderLine.product))
     )
+
+
+def _open_order(order_id: int) -> Order:
+    result = db.session.execute(_cart_query(), {"order_id": real_id(order_id)})
+    order = result.unique().scalar_one_or_none()
     if order is None or order.store_id != current_store().id or order.channel != "register":
         abort(404)
     return order

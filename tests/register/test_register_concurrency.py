@@ -172,3 +172,107 @@ def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
     assert "ORDER BY package.id" in lock
     updates = [s for s in statements if s.startswith("UPDATE package SET quantity")]
     assert len(updates) == 2 and all("package.quantity >=" in s for s in updates)
+
+
+def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
+    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+
+    user = make_user(store)
+    package = make_package(make_product(store), 5)
+    drawer = open_drawer(store, "Front", 10_000, user)
+    order = open_sale(store, user)
+    add_by_tag(order, package.tag)
+    db.session.commit()
+    seen_open = db.session.get(CashDrawer, drawer.id)
+    total, user_id, drawer_id, order_id = order.total_cents, user.id, drawer.id, order.id
+    db.session.expunge(seen_open)  # this tablet still believes the drawer is open
+    db.session.rollback()
+    with app.app_context():  # another tablet closes it meanwhile
+        closer = db.session.get(User, user_id)
+        close_drawer(db.session.get(CashDrawer, drawer_id), {10000: 1}, closer)
+        db.session.commit()
+        db.session.remove()
+    cash = [Payment("cash", total, tendered_cents=total)]
+    seller = db.session.get(User, user_id)
+    with pytest.raises(SaleError, match="was just closed"):
+        complete_sale(
+            db.session.get(Order, order_id), cash, uuid.uuid4().hex, seller, drawer=seen_open
+        )
+    db.session.rollback()
+    assert db.session.query(Tender).count() == 0
+
+
+def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
+    app, store, make_user, postgres_only
+):
+    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+
+    user = make_user(store)
+    package = make_package(make_product(store), 100)
+    drawer_id = open_drawer(store, "Front", 10_000, user).id
+    orders = []
+    for _ in range(12):
+        order = open_sale(store, user)
+        add_by_tag(order, package.tag)
+        orders.append(order.id)
+    db.session.commit()
+    user_id = user.id
+    db.session.rollback()
+    barrier = threading.Barrier(len(orders) + 1)
+    outcomes, lock = [], threading.Lock()
+
+    def sell(order_id):
+        with app.app_context():
+            try:
+                order = db.session.get(Order, order_id)
+                drawer = db.session.get(CashDrawer, drawer_id)
+                seller = db.session.get(User, user_id)
+                cash = [Payment("cash", order.total_cents, tendered_cents=order.total_cents)]
+                barrier.wait(timeout=60)
+                complete_sale(order, cash, uuid.uuid4().hex, seller, drawer=drawer)
+                db.session.commit()
+                outcome = "sold"
+            except SaleError as error:
+                db.session.rollback()
+                outcome = error.message
+            except Exception as error:  # noqa: BLE001 - a crash must fail the test, not hang it
+                db.session.rollback()
+                outcome = repr(error)
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes.append(outcome)
+
+    def close():
+        with app.app_context():
+            drawer = db.session.get(CashDrawer, drawer_id)
+            closer = db.session.get(User, user_id)
+            barrier.wait(timeout=60)
+            close_drawer(drawer, {10000: 1}, closer)
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=sell, args=(oid,)) for oid in orders]
+    threads.append(threading.Thread(target=close))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == len(orders), "a thread hung"
+    refusals = {
+        "This cash drawer was just closed; open a drawer to take cash.",
+        "Open a cash drawer on this register before taking cash.",
+    }
+    assert set(outcomes) <= {"sold", *refusals}
+    db.session.expire_all()
+    drawer = db.session.get(CashDrawer, drawer_id)
+    cash_taken = sum(
+        t.amount_cents for t in db.session.query(Tender).filter_by(drawer_id=drawer_id, kind="cash")
+    )
+    # Whatever the timing, the close's expected cash holds every cash sale recorded on it.
+    assert drawer.expected_cents == 10_000 + cash_taken
+    assert cash_taken == sum(
+        db.session.get(Order, oid).total_cents
+        for oid in orders
+        if db.session.get(Order, oid).status == "completed"
+    )
