@@ -51,7 +51,8 @@ def adapter_for(store: Store, *, pace: Callable[[], None] | None = None) -> Adap
     if not store.tracktrace_dry_run and not credentials:
         raise Unauthorized(
             f"{store.name} has no {store.tracktrace_label} credentials. Reporting for this "
-            "license is paused: set them with `flask tracktrace configure`, then resume it."
+            "license is paused: enter them in the back office's Settings (or with `flask "
+            "tracktrace configure`), then resume it."
         )
     common = {
         "base_url": base_url or "https://invalid.example",

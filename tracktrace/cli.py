@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from extensions import db
 from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
 from models.stores import Store
+from tracktrace.setup import configure
 
 tracktrace_cli = AppGroup("tracktrace", help="Report to the state's track-and-trace systems.")
 
@@ -146,11 +147,7 @@ def configure_command(license_number, system, url, vendor_key, user_key, usernam
         credentials = {"ubi": ubi, "username": username, "password": password}
         if api:
             credentials["api"] = api
-    store.tracktrace_system = system
-    store.tracktrace_dry_run = False
-    store.tracktrace_base_url = url
-    store.tracktrace_license = store.tracktrace_license or store.license_number
-    store.set_tracktrace_credentials(credentials)
+    configure(store, system=system, url=url, credentials=credentials)
     db.session.commit()
     # The credentials themselves are never echoed or logged.
     click.echo(f"{store.code}: reports go to {store.tracktrace_label} at {url or 'the default'}.")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__)
 
-from blueprints.manage import compliance, limits, routes  # noqa: E402, F401
+from blueprints.manage import compliance, limits, routes, settings  # noqa: E402, F401

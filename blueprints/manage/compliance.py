@@ -11,7 +11,7 @@ from blueprints.access import current_store, staff_required, store_object
 from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
-from jobs.lanes import Lane, clock
+from jobs.lanes import clock
 from jobs.reconcile import reconcile, resend_item, resolve_item
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
 from models.compliance import (
@@ -24,9 +24,8 @@ from models.compliance import (
     status_counts,
 )
 from models.stores import Store
-from tracktrace.adapters import adapter_for
-from tracktrace.base import StateError
 from tracktrace.settings import setting
+from tracktrace.setup import check_connection
 
 STATUS_LABELS = {
     "pending": "Waiting to send",
@@ -156,20 +155,8 @@ def compliance_resume():
 @staff_required("manager")
 def compliance_test():
     """Check the store's connection and credentials with its state system."""
-    store = current_store()
-    try:
-        lane = Lane(store.id)
-        adapter = adapter_for(store, pace=lane.pace)
-        # Our own one-request-at-a-time rule holds for a test too.
-        if not lane.acquire():
-            flash("The license is sending reports right now; test again in a moment.", "error")
-            return redirect_to(url_for("manage.compliance"))
-        try:
-            flash(adapter.test_connection())
-        finally:
-            lane.release()
-    except StateError as problem:
-        flash(problem.message, "error")
+    check = check_connection(current_store())
+    flash(check.message, "message" if check.ok else "error")
     return redirect_to(url_for("manage.compliance"))
 
 

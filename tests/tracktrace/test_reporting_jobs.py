@@ -464,8 +464,8 @@ def test_a_store_without_credentials_is_paused_not_failed(app, store, emulator):
     lane = license_for(store.id)
     assert lane.paused
     assert lane.pause_reason == (
-        f"{store.name} has no Metrc credentials. Reporting for this license is paused: set them "
-        "with `flask tracktrace configure`, then resume it."
+        f"{store.name} has no Metrc credentials. Reporting for this license is paused: enter them "
+        "in the back office's Settings (or with `flask tracktrace configure`), then resume it."
     )
 
 

@@ -1,0 +1,282 @@
+"""Store settings: details and hours, register discounts, online ordering, taxes, reporting."""
+
+from flask import flash, url_for
+from flask_login import current_user
+
+from blueprints.access import current_store, staff_required
+from blueprints.htmx import form_error_status, is_htmx, redirect_to, render
+from blueprints.manage import bp
+from blueprints.manage.settings_forms import (
+    DAY_NAMES,
+    OnlineSettingsForm,
+    RegisterSettingsForm,
+    ReportingForm,
+    StoreDetailsForm,
+    tax_form,
+)
+from extensions import db
+from models import audit
+from models.pickup import (
+    DEFAULT_GRACE_MINUTES,
+    DEFAULT_LEAD_MINUTES,
+    DEFAULT_SLOT_CAPACITY,
+    DEFAULT_SLOT_MINUTES,
+    WEEKDAYS,
+)
+from models.purchase_limits import pack_for
+from models.store_hours import hours_setting, week_of
+from models.stores import Store
+from tracktrace.adapters import default_base_url
+from tracktrace.setup import BIOTRACK_KEYS, METRC_KEYS, check_connection, configure
+
+TAX_LABELS = {
+    "local_sales": "Local sales tax (%)",
+    "local_marijuana": "Local cannabis tax (%)",
+    "local_cannabis": "Local cannabis tax (%)",
+    "local_excise": "Local excise tax (%)",
+}
+
+
+def _local_taxes(store: Store) -> dict[str, str]:
+    """Return {local tax name: field label} for the taxes the store's rules let it set."""
+    names = sorted(pack_for(store).local_taxes)
+    return {n: TAX_LABELS.get(n, n.replace("_", " ").capitalize() + " (%)") for n in names}
+
+
+def _tax_caps(store: Store) -> dict:
+    return {t.local_rate: t.max_percent for t in pack_for(store).taxes if t.local_rate}
+
+
+def _details_form(store: Store, formdata=None) -> StoreDetailsForm:
+    form = StoreDetailsForm(formdata=formdata, name=store.name, phone=store.phone)
+    if formdata is None:
+        for day, period in week_of(store).items():
+            if period is not None:
+                form[f"{day}_opens"].data = period[0].strftime("%H:%M")
+                form[f"{day}_closes"].data = period[1].strftime("%H:%M")
+    return form
+
+
+def _register_form(store: Store, formdata=None) -> RegisterSettingsForm:
+    return RegisterSettingsForm(
+        formdata=formdata,
+        approval_percent=_decimal_text(store.discount_approval_bp, 100),
+        approval_amount=_decimal_text(store.discount_approval_cents, 100),
+    )
+
+
+def _decimal_text(value: int, scale: int) -> str:
+    whole, part = divmod(value, scale)
+    return f"{whole}.{part:02d}" if part else str(whole)
+
+
+def _online_form(store: Store, formdata=None) -> OnlineSettingsForm:
+    return OnlineSettingsForm(
+        formdata=formdata,
+        online_ordering=store.online_ordering,
+        slot_minutes=store.pickup_slot_minutes or DEFAULT_SLOT_MINUTES,
+        slot_capacity=store.pickup_slot_capacity or DEFAULT_SLOT_CAPACITY,
+        lead_minutes=(
+            DEFAULT_LEAD_MINUTES if store.pickup_lead_minutes is None else store.pickup_lead_minutes
+        ),
+        grace_minutes=(
+            DEFAULT_GRACE_MINUTES
+            if store.pickup_grace_minutes is None
+            else store.pickup_grace_minutes
+        ),
+    )
+
+
+def _tax_form(store: Store, formdata=None):
+    rates = store.local_tax_rates()
+    initial = {name: format(rates[name] / 100, "f") for name in rates}
+    return tax_form(_local_taxes(store))(formdata=formdata, data=initial)
+
+
+def _reporting_form(store: Store, formdata=None) -> ReportingForm:
+    saved = store.tracktrace_credentials()
+    return ReportingForm(
+        formdata=formdata,
+        system=store.tracktrace_system,
+        mode="dryrun" if store.tracktrace_dry_run else "live",
+        base_url=store.tracktrace_base_url,
+        license_number=store.tracktrace_license or store.license_number,
+        ubi=saved.get("ubi", ""),
+        username=saved.get("username", ""),
+        api=saved.get("api", "v3"),
+    )
+
+
+def _page(status: int = 200, check=None, **forms):
+    """Render the settings page, keeping the forms being shown again with their errors."""
+    store = current_store()
+    forms.setdefault("details_form", _details_form(store))
+    forms.setdefault("register_form", _register_form(store))
+    forms.setdefault("online_form", _online_form(store))
+    forms.setdefault("tax_form", _tax_form(store))
+    forms.setdefault("reporting_form", _reporting_form(store))
+    saved = store.tracktrace_credentials()
+    return render(
+        "manage/settings.html",
+        status=status,
+        store=store,
+        weekdays=WEEKDAYS,
+        day_names=DAY_NAMES,
+        local_taxes=_local_taxes(store),
+        saved_secrets={key for key, value in saved.items() if value},
+        default_url=default_base_url(store),
+        check=check,
+        **forms,
+    )
+
+
+def _saved(section: str, changed: list[str], anchor: str):
+    """Audit a settings change (field names only, never values) and go back to the section."""
+    store = current_store()
+    if changed:
+        audit.record(
+            "store.settings_changed",
+            store_id=store.id,
+            user_id=current_user.id,
+            obj=store,
+            reason=f"{section}: {', '.join(changed)}",
+        )
+        db.session.commit()
+        flash(f"{section} saved.")
+    else:
+        flash(f"{section}: nothing changed.")
+    return redirect_to(url_for("manage.settings") + f"#{anchor}")
+
+
+def _assign(store: Store, values: dict) -> list[str]:
+    """Set the store's attributes that differ; return their names."""
+    changed = []
+    for name, value in values.items():
+        if getattr(store, name) != value:
+            setattr(store, name, value)
+            changed.append(name)
+    return changed
+
+
+@bp.get("/settings")
+@staff_required("manager")
+def settings():
+    """Show the store's settings, one form per section."""
+    return _page()
+
+
+@bp.post("/settings/store")
+@staff_required("manager")
+def settings_store():
+    """Save the store's name, phone and opening hours."""
+    store = current_store()
+    form = StoreDetailsForm()
+    if not form.validate():
+        return _page(form_error_status(), details_form=form)
+    changed = _assign(
+        store,
+        {
+            "name": form.name.data.strip(),
+            "phone": (form.phone.data or "").strip(),
+            "hours": hours_setting(form.weekly),
+        },
+    )
+    return _saved("Store details", changed, "store")
+
+
+@bp.post("/settings/register")
+@staff_required("manager")
+def settings_register():
+    """Save when a discount needs a manager's approval."""
+    form = RegisterSettingsForm()
+    if not form.validate():
+        return _page(form_error_status(), register_form=form)
+    changed = _assign(
+        current_store(),
+        {
+            "discount_approval_bp": form.approval_percent.basis_points,
+            "discount_approval_cents": form.approval_amount.cents,
+        },
+    )
+    return _saved("Register", changed, "register")
+
+
+@bp.post("/settings/online")
+@staff_required("manager")
+def settings_online():
+    """Save online ordering and pickup slot settings."""
+    form = OnlineSettingsForm()
+    if not form.validate():
+        return _page(form_error_status(), online_form=form)
+    changed = _assign(
+        current_store(),
+        {
+            "online_ordering": form.online_ordering.data,
+            "pickup_slot_minutes": form.slot_minutes.data,
+            "pickup_slot_capacity": form.slot_capacity.data,
+            "pickup_lead_minutes": form.lead_minutes.data,
+            "pickup_grace_minutes": form.grace_minutes.data,
+        },
+    )
+    return _saved("Online ordering", changed, "online")
+
+
+@bp.post("/settings/taxes")
+@staff_required("manager")
+def settings_taxes():
+    """Save the store's local tax rates (checked against the state's caps)."""
+    store = current_store()
+    form = tax_form(_local_taxes(store))()
+    rates = form.check_rates(_tax_caps(store)) if form.validate() else None
+    if rates is None:
+        return _page(form_error_status(), tax_form=form)
+    changed = _assign(store, {"local_tax_rates_bp": rates})
+    return _saved("Local taxes", changed, "taxes")
+
+
+@bp.post("/settings/reporting")
+@staff_required("manager")
+def settings_reporting():
+    """Save where and how the store reports; secrets left blank keep their saved values."""
+    store = current_store()
+    form = ReportingForm()
+    if not form.validate():
+        return _page(form_error_status(), reporting_form=form)
+    system = form.system.data
+    saved = store.tracktrace_credentials() if system == store.tracktrace_system else {}
+    entered = {
+        key: (form[key].data or "").strip()
+        for key in (METRC_KEYS if system == "metrc" else (*BIOTRACK_KEYS, "api"))
+    }
+    credentials = {**saved, **{key: value for key, value in entered.items() if value}}
+    live = form.mode.data == "live"
+    missing = [form[key].label.text for key in entered if key != "api" and not credentials.get(key)]
+    if live and missing:
+        form.mode.errors = [f"Going live needs: {', '.join(missing)}."]
+        return _page(form_error_status(), reporting_form=form)
+    before = (store.tracktrace_system, store.tracktrace_dry_run, store.tracktrace_base_url,
+              store.tracktrace_license, saved)  # fmt: skip
+    configure(
+        store,
+        system=system,
+        url=form.base_url.data,
+        license_number=(form.license_number.data or "").strip(),
+        credentials=credentials if credentials != saved or system != before[0] else None,
+        dry_run=not live,
+    )
+    names = ("system", "mode", "address", "license", "credentials")
+    after = (store.tracktrace_system, store.tracktrace_dry_run, store.tracktrace_base_url,
+             store.tracktrace_license, credentials)  # fmt: skip
+    changed = [name for name, old, new in zip(names, before, after, strict=True) if old != new]
+    return _saved("State reporting", changed, "reporting")
+
+
+@bp.post("/settings/test-connection")
+@staff_required("manager")
+def settings_test_connection():
+    """Ask the state system whether the saved credentials and license work."""
+    check = check_connection(current_store())
+    if is_htmx():
+        return render("manage/settings.html", block="connection_check", check=check)
+    flash(check.message, "message" if check.ok else "error")
+    return redirect_to(url_for("manage.settings") + "#reporting")

@@ -1,0 +1,201 @@
+"""Store settings forms: details and hours, register, online ordering, local taxes, reporting."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from models.pickup import WEEKDAYS
+
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                "Saturday", "Sunday"), strict=True))  # fmt: skip
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def exact(text: str | None, scale: int, decimals: int, what: str) -> Decimal | None:
+    """Turn '7.875' into Decimal('787.5') with scale 100, refusing more than `decimals` places."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip().lstrip("$").rstrip("%").replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValidationError(f"Enter the {what} as a number, e.g. 4.81.") from exc
+    if not value.is_finite() or value < 0:
+        raise ValidationError(f"The {what} cannot be negative.")
+    if value != round(value, decimals):
+        raise ValidationError(f"Give the {what} with at most {decimals} decimals.")
+    return value * scale
+
+
+def clock(text: str | None) -> str | None:
+    """Return '08:00' for '8:00', None for blank, or refuse what is not a 24-hour time."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = _CLOCK.match(text)
+    if match is None:
+        raise ValidationError("Use a 24-hour time such as 08:00 or 22:30.")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+class StoreDetailsForm(FlaskForm):
+    """The store's name, phone and opening hours (which pickup slots follow)."""
+
+    name = StringField("Store name", validators=[DataRequired(), Length(max=120)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check each day's hours: both times or neither, and not opening when it closes."""
+        ok = super().validate(extra_validators)
+        self.weekly: dict[str, list[list[str]]] = {}
+        for day in WEEKDAYS:
+            opens_field, closes_field = self[f"{day}_opens"], self[f"{day}_closes"]
+            try:
+                opens, closes = clock(opens_field.data), clock(closes_field.data)
+            except ValidationError as problem:
+                opens_field.errors = [*opens_field.errors, str(problem)]
+                ok = False
+                continue
+            if (opens is None) != (closes is None):
+                opens_field.errors = [
+                    *opens_field.errors,
+                    f"Give both times for {DAY_NAMES[day]}, or leave both empty if closed.",
+                ]
+                ok = False
+            elif opens is not None and opens == closes:
+                opens_field.errors = [
+                    *opens_field.errors,
+                    f"{DAY_NAMES[day]} opens and closes at the same time.",
+                ]
+                ok = False
+            self.weekly[day] = [[opens, closes]] if opens else []
+        return ok
+
+
+for _day in WEEKDAYS:
+    setattr(StoreDetailsForm, f"{_day}_opens", StringField(f"{DAY_NAMES[_day]} opens"))
+    setattr(StoreDetailsForm, f"{_day}_closes", StringField(f"{DAY_NAMES[_day]} closes"))
+
+
+class RegisterSettingsForm(FlaskForm):
+    """When a discount needs a manager's PIN at the register."""
+
+    approval_percent = StringField(
+        "Manager approval above (percent)", validators=[DataRequired("Enter a percent.")]
+    )
+    approval_amount = StringField(
+        "Manager approval above (dollars)", validators=[DataRequired("Enter an amount.")]
+    )
+
+    def validate_approval_percent(self, field):
+        value = exact(field.data, 100, 2, "percent")
+        if value is None or value > 10000:
+            raise ValidationError("Give a percent between 0 and 100.")
+        field.basis_points = int(value)
+
+    def validate_approval_amount(self, field):
+        value = exact(field.data, 100, 2, "amount")
+        if value is None or value > 1_000_000:
+            raise ValidationError("Give an amount between $0 and $10,000.")
+        field.cents = int(value)
+
+
+class OnlineSettingsForm(FlaskForm):
+    """Online ordering on or off, and how pickup slots are cut."""
+
+    online_ordering = BooleanField("Take online orders")
+    slot_minutes = IntegerField(
+        "Pickup slot length (minutes)", validators=[DataRequired(), NumberRange(5, 240)]
+    )
+    slot_capacity = IntegerField(
+        "Orders per slot", validators=[DataRequired(), NumberRange(1, 200)]
+    )
+    lead_minutes = IntegerField(
+        "Earliest pickup after ordering (minutes)", validators=[Optional(), NumberRange(0, 1440)]
+    )
+    grace_minutes = IntegerField(
+        "Hold orders after their slot (minutes)", validators=[Optional(), NumberRange(0, 1440)]
+    )
+
+
+class TaxSettingsForm(FlaskForm):
+    """The store's local tax rates, one field per local tax its state's rules name."""
+
+    def check_rates(self, caps: dict[str, Decimal | None]) -> dict[str, str] | None:
+        """Return {tax: basis points as text} or None after marking the fields in error."""
+        rates, ok = {}, True
+        for name, cap in caps.items():
+            field = self[name]
+            try:
+                basis_points = exact(field.data, 100, 3, "rate")
+            except ValidationError as problem:
+                field.errors = [str(problem)]
+                ok = False
+                continue
+            if basis_points is None:
+                continue
+            if cap is not None and basis_points > cap * 100:
+                field.errors = [f"The state allows at most {cap}% for this tax."]
+                ok = False
+                continue
+            rates[name] = format(basis_points.normalize(), "f")
+        return rates if ok else None
+
+
+def tax_form(local_taxes: dict[str, str]) -> type[TaxSettingsForm]:
+    """Return a tax form class with one percent field per local tax name."""
+
+    class Form(TaxSettingsForm):
+        pass
+
+    for name, label in local_taxes.items():
+        setattr(Form, name, StringField(label, validators=[Optional()]))
+    return Form
+
+
+class ReportingForm(FlaskForm):
+    """Where the store reports: the state system, its address, the license and credentials."""
+
+    system = SelectField(
+        "State system",
+        choices=[SelectChoice("metrc", "Metrc"), SelectChoice("biotrack", "BioTrack")],
+    )
+    mode = RadioField(
+        "Mode",
+        choices=[
+            SelectChoice("live", "Live: send every report to the state"),
+            SelectChoice("dryrun", "Dry run: record each report's payload, send nothing"),
+        ],
+        default="dryrun",
+    )
+    base_url = StringField("API address", validators=[Optional(), Length(max=200)])
+    license_number = StringField("State license number", validators=[Optional(), Length(max=40)])
+    # Secrets are write-only: the page never shows them, and a blank field keeps the saved one.
+    vendor_key = PasswordField("Metrc integrator (vendor) key", validators=[Length(max=200)])
+    user_key = PasswordField("Metrc user key", validators=[Length(max=200)])
+    ubi = StringField("BioTrack UBI / license", validators=[Optional(), Length(max=40)])
+    username = StringField("BioTrack username", validators=[Optional(), Length(max=120)])
+    password = PasswordField("BioTrack password", validators=[Length(max=200)])
+    api = SelectField(
+        "BioTrack API",
+        choices=[
+            SelectChoice("v3", "New Mexico V3 REST"),
+            SelectChoice("legacy", "Legacy serverjson.asp"),
+        ],
+    )
+
+    def validate_base_url(self, field):
+        text = (field.data or "").strip()
+        if text and not re.match(r"^https?://[^\s/]+", text):
+            raise ValidationError("Give the address starting with https://, or leave it empty.")
+        field.data = text.rstrip("/")
