@@ -1,5 +1,8 @@
 """Periodic work, run by `flask tracktrace cron`: the relay every minute, reconciliation nightly.
 
+Each tick also pages the managers of a store whose reconciliation differences stay unsettled
+more than 24 hours after they were found.
+
 Running more than one cron process is harmless: the relay only enqueues jobs that are missing,
 and a day already reconciled is not reconciled again.
 """
@@ -13,7 +16,7 @@ from extensions import db
 from jobs.context import in_app_context
 from jobs.holds import release_expired_holds
 from jobs.lanes import clock
-from jobs.reconcile import reconcile
+from jobs.reconcile import page_overdue_differences, reconcile
 from jobs.relay import relay
 from models.compliance import ReconciliationRun
 from models.stores import Store
@@ -53,6 +56,8 @@ def tick() -> dict:
         run = reconcile(store, day)
         done["reconciled"].append((store.code, day.isoformat(), run.error or run.differences))
         log.info("reconciled %s %s: %s", store.code, day, run.error or f"{run.differences} diffs")
+    # One cheap query a tick; each store is paged at most once a day (T12).
+    done["overdue"] = page_overdue_differences(clock.now())
     return done
 
 

@@ -3,14 +3,17 @@
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from extensions import db
+from jobs.alerts import alerted_since
 from jobs.lanes import Lane, clock
 from jobs.reports import alert, retry_report
 from models.audit import record
+from models.base import utcnow
 from models.compliance import (
     ComplianceReport,
     ReconciliationItem,
@@ -24,6 +27,9 @@ from tracktrace.base import StateError, StateReceipt
 
 log = logging.getLogger("pistil.reconcile")
 LANE_WAIT_SECONDS = 30.0
+# Differences still unsettled this long after they were found page the managers (T12).
+OVERDUE_AFTER = timedelta(hours=24)
+OVERDUE = "tracktrace.reconciliation_overdue"
 
 
 @dataclass
@@ -235,6 +241,7 @@ def reconcile(store: Store, day: date) -> ReconciliationRun:
             store.id,
             "tracktrace.reconciliation_differences",
             f"Reconciliation of {day.isoformat()}: {len(open_items)} difference(s) with the state.",
+            path=f"/manage/compliance/reconcile?date={day.isoformat()}",
         )
     db.session.commit()
     return run
@@ -250,6 +257,63 @@ def earlier_resolutions(store_id: int, day: date) -> dict[tuple[str, str], Recon
         )
     )
     return {(row.key, row.detail): row for row in rows}
+
+
+def overdue_differences(now: datetime) -> list[tuple[int, int, date]]:
+    """Return (store id, count, oldest day) of open differences found more than 24 h ago.
+
+    Only the latest complete run of each day counts (a re-run replaces the list), and a
+    difference is as old as the first run that found it, so re-running does not reset it.
+    """
+    latest_runs = (
+        select(func.max(ReconciliationRun.id))
+        .where(ReconciliationRun.finished_at.is_not(None), ReconciliationRun.error.is_(None))
+        .group_by(ReconciliationRun.store_id, ReconciliationRun.business_date)
+    )
+    first = aliased(ReconciliationItem)
+    found_at = (
+        select(func.min(first.created_at))
+        .where(
+            first.store_id == ReconciliationItem.store_id,
+            first.business_date == ReconciliationItem.business_date,
+            first.key == ReconciliationItem.key,
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            ReconciliationItem.store_id,
+            func.count(),
+            func.min(ReconciliationItem.business_date),
+        )
+        .where(
+            ReconciliationItem.resolved_at.is_(None),
+            ReconciliationItem.run_id.in_(latest_runs),
+            found_at < now - OVERDUE_AFTER,
+        )
+        .group_by(ReconciliationItem.store_id)
+        .order_by(ReconciliationItem.store_id)
+    )
+    return [(store_id, count, oldest) for store_id, count, oldest in rows]
+
+
+def page_overdue_differences(now: datetime) -> list[int]:
+    """Alert the managers of stores with differences open over 24 h, once a day per store."""
+    paged = []
+    for store_id, count, oldest in overdue_differences(now):
+        # The audit trail, not memory: every cron process sees the day's page already went out.
+        if alerted_since(store_id, OVERDUE, utcnow() - OVERDUE_AFTER):
+            continue
+        alert(
+            store_id,
+            OVERDUE,
+            f"{count} reconciliation difference(s) still unsettled more than 24 hours after "
+            f"they were found; the oldest is from business day {oldest.isoformat()}.",
+            path=f"/manage/compliance/reconcile?date={oldest.isoformat()}",
+        )
+        paged.append(store_id)
+    db.session.commit()
+    return paged
 
 
 def resolve_item(item: ReconciliationItem, user_id: int | None, note: str) -> None:

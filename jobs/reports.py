@@ -13,11 +13,16 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from extensions import db
+from jobs.alerts import mail_managers
 from jobs.context import in_app_context
 from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
 from jobs.queues import enqueue_after_commit, queue, redis_connection
 from models.audit import record
-from models.compliance import ComplianceAttempt, ComplianceLicense, ComplianceReport
+from models.compliance import (
+    ComplianceAttempt,
+    ComplianceLicense,
+    ComplianceReport,
+)
 from models.customers import Customer
 from models.stores import Store
 from tracktrace.adapters import adapter_for
@@ -391,8 +396,11 @@ def alert(
     report: ComplianceReport | None = None,
     *,
     user_id: int | None = None,
+    path: str | None = None,
 ) -> None:
-    """Raise an alert: an audit event the back office shows, and an error in the logs."""
+    """Raise an alert: an audit event the back office shows, an error in the logs, and a mail."""
+    # `path` is the back-office page the mail points to, when the report's page is not the one.
+    mail_managers(store_id, action, message, report, user_id=user_id, path=path)
     record(action, store_id=store_id, user_id=user_id, obj=report, reason=message[:300])
     log.error("store %s: %s: %s", store_id, action, message)
 

@@ -1,0 +1,205 @@
+"""Alert mail: tell a store's managers and admins what went wrong with reporting, not too often."""
+
+import logging
+import zlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models.audit import AuditEvent, record
+from models.base import utcnow
+from models.compliance import ComplianceReport, status_counts
+from models.notify import send_later
+from models.stores import Store
+from models.users import StoreMembership, User
+
+log = logging.getLogger("pistil.reports")
+# Alerts e-mail the store's managers and admins, at most once per store and action per window.
+ALERTED_ROLES = ("manager", "admin")
+MAIL_EVERY = timedelta(minutes=30)
+MAIL_THROTTLE = {"tracktrace.reconciliation_overdue": timedelta(days=1)}
+
+
+def alerted_since(store_id: int, action: str, since: datetime) -> bool:
+    """Return whether the store's audit trail holds an event of this action since `since`."""
+    found = db.session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.store_id == store_id,
+            AuditEvent.action == action,
+            AuditEvent.at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def mail_managers(
+    store_id: int,
+    action: str,
+    message: str,
+    report: ComplianceReport | None,
+    *,
+    user_id: int | None,
+    path: str | None,
+) -> None:
+    """E-mail the store's managers and admins about an alert, at most once per window."""
+    # The throttle is an audit event (`<action>.mailed`) rather than memory, so every worker and
+    # cron process sees it; the audit trail is append-only, so the mark is a row, never an update.
+    store = db.session.get(Store, store_id)
+    if store is None:
+        return
+    window = MAIL_THROTTLE.get(action, MAIL_EVERY)
+    mark = f"{action}.mailed"
+    hold_alert_lock(store_id, mark)
+    if alerted_since(store_id, mark, utcnow() - window):
+        return
+    recipients = managers_of(store_id)
+    if not recipients:
+        log.warning("store %s: %s: no active manager or admin to e-mail", store_id, action)
+        return
+    headline, happened, to_do, page = alert_text(store, action, message, report, user_id=user_id)
+    body = (
+        f"{happened}\n\n"
+        f"What to do: {to_do}\n\n"
+        f"In Pistil's back office, with {store.name} chosen as your store: {path or page}\n\n"
+        f"You get this as a manager or admin of {store.name}. Pistil sends at most one e-mail "
+        f"like this every {describe_window(window)}; the back office shows every alert.\n"
+    )
+    subject = f"Pistil · {store.name}: {headline}"
+    for recipient_id, email in recipients:
+        send_later(email, subject, body, ref=f"{action}-store-{store_id}-user-{recipient_id}")
+    record(
+        mark,
+        store_id=store_id,
+        obj=report,
+        reason=f"E-mailed {len(recipients)} manager(s): {headline}"[:300],
+        user_ids=[recipient_id for recipient_id, _ in recipients],
+    )
+
+
+def hold_alert_lock(store_id: int, mark: str) -> None:
+    """Let one transaction at a time decide whether to mail about this alert (PostgreSQL)."""
+    # Two workers alerting at once would both find no earlier mail; the lock is released when the
+    # transaction ends, so the second one then sees the first one's mark.
+    if db.engine.dialect.name != "postgresql":
+        return
+    key = zlib.crc32(mark.encode()) - 2**31
+    db.session.execute(select(func.pg_advisory_xact_lock(store_id, key)))
+
+
+def managers_of(store_id: int) -> list[tuple[int, str]]:
+    """Return (user id, e-mail) of the store's active managers and admins."""
+    rows = db.session.execute(
+        select(User.id, User.email)
+        .join(StoreMembership)
+        .where(
+            StoreMembership.store_id == store_id,
+            StoreMembership.role.in_(ALERTED_ROLES),
+            User.active.is_(True),
+            User.email != "",
+        )
+        .order_by(User.id)
+    )
+    return [(row.id, row.email) for row in rows]
+
+
+def describe_window(window: timedelta) -> str:
+    """Say a throttle window in words: '30 minutes', 'day'."""
+    minutes = int(window.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return "day" if days == 1 else f"{days} days"
+    return f"{minutes} minutes"
+
+
+def describe_report(report: ComplianceReport) -> str:
+    """Name a report without any customer's details: its number, kind and order number."""
+    article = "an" if report.kind == "adjustment" else "a"
+    of_order = f" for order #{report.order_id}" if report.order_id else ""
+    return f"report #{report.id}, {article} {report.kind}{of_order}"
+
+
+def alert_text(
+    store: Store,
+    action: str,
+    message: str,
+    report: ComplianceReport | None,
+    *,
+    user_id: int | None,
+) -> tuple[str, str, str, str]:
+    """Return an alert mail's headline, what happened, what to do, and the page to open."""
+    # The state's own words stay out: they can quote a patient's card number, and they are shown
+    # on the report's page to whoever signs in.
+    system = store.tracktrace_label
+    report_page = f"/manage/compliance/reports/{report.id}" if report else "/manage/compliance"
+    reconcile_to_do = (
+        "open the day's reconciliation, resend every sale missing at the state, and settle each "
+        "other difference with a note saying how it was put right. Differences left open for "
+        "more than 24 hours page the managers again."
+    )
+    if action == "tracktrace.license_paused":
+        if user_id is not None:
+            cause = "someone paused reporting by hand in the back office"
+            to_do = "resume reporting as soon as the reason for the pause is dealt with."
+        elif store.tracktrace_credentials_enc is None:
+            cause = f"the store has no {system} credentials set"
+            to_do = (
+                f"enter the store's {system} credentials in the back office's Settings "
+                "(/manage/settings, or `flask tracktrace configure`), then press Resume on the "
+                "compliance page."
+            )
+        else:
+            cause = (
+                f"{system} refused the store's credentials (an expired or wrong key or password, "
+                f"or a {system} user without the sales permissions)"
+            )
+            to_do = (
+                f"fix the {system} user's permissions, or enter valid credentials in the back "
+                "office's Settings (/manage/settings, or `flask tracktrace configure`), then "
+                "press Resume on the compliance page. The waiting reports then go out in order, "
+                "and none is sent twice."
+            )
+        waiting = status_counts(store.id)["pending"]
+        happened = (
+            f"Pistil has stopped sending {store.name}'s sales and stock changes to {system} "
+            f"(license {store.tracktrace_license or store.license_number}): {cause}. The "
+            f"register keeps selling, and {waiting} report(s) wait in order; none reaches the "
+            "state, and the state's reporting deadlines keep running, until reporting resumes."
+        )
+        return f"reports to {system} are paused", happened, to_do, "/manage/compliance"
+    if action == "tracktrace.needs_attention" and report is not None:
+        waiting = status_counts(store.id)["needs_attention"]
+        happened = (
+            f"{system} rejected {describe_report(report)}, and Pistil will not try it again on "
+            f"its own. {waiting} report(s) of {store.name} need attention now."
+        )
+        to_do = (
+            "read the state's answer on the report's page, put right what it points at (often a "
+            "package that is not on the state's books, or a quantity that differs), then retry "
+            f"it; or enter it in {system} by hand and mark it handled."
+        )
+        return f"{system} rejected a report", happened, to_do, report_page
+    if action == "tracktrace.report_dead" and report is not None:
+        happened = (
+            f"Pistil gave up sending {describe_report(report)} to {system} after "
+            f"{report.attempts} tries: the state's deadline for it has passed. The state does "
+            "not have it."
+        )
+        to_do = (
+            f"enter it in {system}'s own screens by hand and mark it handled, or retry it once "
+            f"{system} works again."
+        )
+        return f"a report to {system} was given up", happened, to_do, report_page
+    if action == "tracktrace.reconciliation_differences":
+        # Reconciliation writes these messages itself: a day and a count, nothing personal.
+        happened = f"{message} The state's records and Pistil's disagree."
+        headline = f"{system}'s records differ from Pistil's"
+        return headline, happened, reconcile_to_do, "/manage/compliance/reconcile"
+    if action == "tracktrace.reconciliation_overdue":
+        headline = "reconciliation differences open for more than 24 hours"
+        return headline, message, reconcile_to_do, "/manage/compliance/reconcile"
+    happened = f"Pistil raised an alert ({action}) about reporting to {system}."
+    to_do = "look at the compliance page and the store's recent activity."
+    return "a reporting alert", happened, to_do, report_page
