@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import g, has_request_context, request
 from sqlalchemy import JSON, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
@@ -27,6 +27,41 @@ class AuditEvent(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(45))
     request_id: Mapped[str | None] = mapped_column(String(32))
+
+    user = relationship("User", viewonly=True)
+
+    @property
+    def label(self) -> str:
+        """Say what happened in words, for the back office's activity list."""
+        base, mailed = self.action.removesuffix(".mailed"), self.action.endswith(".mailed")
+        text = ACTION_LABELS.get(base) or base.split(".", 1)[-1].replace("_", " ").capitalize()
+        return f"Managers e-mailed: {text[0].lower()}{text[1:]}" if mailed else text
+
+
+ACTION_LABELS = {
+    "drawer.open": "Cash drawer opened",
+    "drawer.close": "Cash drawer closed",
+    "login.failed": "Failed sign-in",
+    "login.locked": "Sign-in locked after failures",
+    "login.staff": "Staff signed in",
+    "register.approval_pin_failed": "Wrong manager PIN for an approval",
+    "register.pin_failed": "Wrong register PIN",
+    "register.line_discount": "Line discount",
+    "sale.cancel": "Sale cancelled",
+    "sale.return": "Return",
+    "sale.void": "Sale voided",
+    "store.settings_changed": "Settings changed",
+    "tracktrace.license_paused": "State reporting paused",
+    "tracktrace.license_resumed": "State reporting resumed",
+    "tracktrace.needs_attention": "State report needs attention",
+    "tracktrace.report_dead": "State report given up",
+    "tracktrace.report_handled": "State report marked handled",
+    "tracktrace.report_retried": "State report retried",
+    "tracktrace.report_queued": "State report queued",
+    "tracktrace.reconciliation_differences": "Reconciliation found differences",
+    "tracktrace.reconciliation_overdue": "Reconciliation differences open over 24 hours",
+    "tracktrace.reconciliation_resolved": "Reconciliation difference settled",
+}
 
 
 def record(
@@ -62,6 +97,7 @@ def recent(store_id: int, limit: int = 10) -> list[AuditEvent]:
         db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.store_id == store_id)
+            .options(joinedload(AuditEvent.user))
             .order_by(AuditEvent.id.desc())
             .limit(limit)
         )

@@ -77,9 +77,11 @@ def test_hours_save_drive_pickup_slots_and_summary(manager_client, store):
     assert opening_hours(saved, date(2026, 11, 30)) == [(time(9), time(21))]  # a Monday
     assert opening_hours(saved, date(2026, 12, 6)) == []  # a Sunday
     [event] = changes(store)
-    assert event.reason == "Store details: name, phone, hours"
+    assert event.reason == "Store details: name, phone, opening hours"
     page = manager_client.get("/manage/settings").get_data(as_text=True)
     assert 'value="10:00"' in page and "Store details saved." in page
+    dashboard = manager_client.get("/manage/").get_data(as_text=True)
+    assert "<strong>Settings changed</strong> · Manager Person" in dashboard
 
 
 @pytest.mark.parametrize(

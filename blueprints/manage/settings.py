@@ -29,18 +29,11 @@ from models.stores import Store
 from tracktrace.adapters import default_base_url
 from tracktrace.setup import BIOTRACK_KEYS, METRC_KEYS, check_connection, configure
 
-TAX_LABELS = {
-    "local_sales": "Local sales tax (%)",
-    "local_marijuana": "Local cannabis tax (%)",
-    "local_cannabis": "Local cannabis tax (%)",
-    "local_excise": "Local excise tax (%)",
-}
-
 
 def _local_taxes(store: Store) -> dict[str, str]:
     """Return {local tax name: field label} for the taxes the store's rules let it set."""
-    names = sorted(pack_for(store).local_taxes)
-    return {n: TAX_LABELS.get(n, n.replace("_", " ").capitalize() + " (%)") for n in names}
+    taxes = sorted((t for t in pack_for(store).taxes if t.local_rate), key=lambda t: t.name)
+    return {t.local_rate: f"{t.name} (%)" for t in taxes}
 
 
 def _tax_caps(store: Store) -> dict:
@@ -148,13 +141,26 @@ def _saved(section: str, changed: list[str], anchor: str):
     return redirect_to(url_for("manage.settings") + f"#{anchor}")
 
 
+FIELD_NAMES = {
+    "hours": "opening hours",
+    "discount_approval_bp": "approval percent",
+    "discount_approval_cents": "approval amount",
+    "online_ordering": "online ordering",
+    "pickup_slot_minutes": "slot length",
+    "pickup_slot_capacity": "orders per slot",
+    "pickup_lead_minutes": "earliest pickup",
+    "pickup_grace_minutes": "hold after slot",
+    "local_tax_rates_bp": "rates",
+}
+
+
 def _assign(store: Store, values: dict) -> list[str]:
-    """Set the store's attributes that differ; return their names."""
+    """Set the store's attributes that differ; return what changed, in words."""
     changed = []
     for name, value in values.items():
         if getattr(store, name) != value:
             setattr(store, name, value)
-            changed.append(name)
+            changed.append(FIELD_NAMES.get(name, name))
     return changed
 
 
