@@ -168,7 +168,9 @@ def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
         db.session.commit()
     finally:
         event.remove(db.engine, "before_cursor_execute", remember)
-    lock = next(s for s in statements if s.startswith("SELECT package.id") and "FOR UPDATE" in s)
+    lock = next(
+        s for s in statements if s.startswith("SELECT package.id") and "FOR NO KEY UPDATE" in s
+    )
     assert "ORDER BY package.id" in lock
     updates = [s for s in statements if s.startswith("UPDATE package SET quantity")]
     assert len(updates) == 2 and all("package.quantity >=" in s for s in updates)
