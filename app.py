@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 import config as settings
 from extensions import csrf, db, htmx, limiter, login_manager, migrate
-from models import load_all
+from models import load_all, transactions
 from models.crypto import FieldCipher
 
 
@@ -29,6 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        # After db.init_app: teardowns run last-registered first, so this precedes its rollback.
+        transactions.install(app, db.engine)
 
     @app.before_request
     def tag_request():
