@@ -20,7 +20,6 @@ import os
 import random
 import re
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -29,12 +28,13 @@ from pathlib import Path
 # Replace the script's folder on the path: bench/limits.py would shadow the `limits` package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
+
+from bench.common import config, fresh_database, percentile  # noqa: E402
 
 PRODUCTS, PACKAGES, ORDERS = 5_000, 20_000, 100_000
 CUSTOMERS_PER_ORDER = 10  # one customer per ten past orders: ~10 sales each over 180 days
 PASSWORD = "bench-password-1"
-FIELD_KEY = "YmVuY2gtZmllbGQta2V5LWJlbmNoLWZpZWxkLWtleTE="
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 LINE_ID = re.compile(r'id="line-(\d+)"')
 CATEGORIES = (
@@ -45,41 +45,6 @@ CATEGORIES = (
     ("edible", "edible", 40000, 100, 1800),
     ("accessory", None, None, None, 900),
 )
-
-
-def psycopg(url: str) -> str:
-    """Return a SQLAlchemy URL that uses psycopg 3."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
-
-
-def config(url: str, redis_url: str | None) -> dict:
-    """Return app settings for the bench database."""
-    return {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "bench-secret",
-        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
-        "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
-        "LOG_LEVEL": "WARNING",
-        "SERVER_NAME": None,
-    }
-
-
-def fresh_database(url: str | None) -> str:
-    """Return an empty database URL: a temporary SQLite file, or the PostgreSQL one wiped."""
-    if not url:
-        return f"sqlite:///{tempfile.mkdtemp(prefix='pistil-bench-')}/bench.db"
-    url = psycopg(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def migrate(url: str, redis_url: str | None) -> None:
@@ -281,12 +246,6 @@ class Timer:
         self.times.setdefault(name, []).append(elapsed)
         self.sizes.setdefault(name, []).append(len(response.get_data()))
         return response
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Return the nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def run(args) -> None:

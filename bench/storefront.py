@@ -17,20 +17,19 @@ import gzip
 import random
 import re
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 # Replace the script's folder on the path: bench/limits.py would shadow the `limits` package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from bench.common import config, fresh_database, percentile  # noqa: E402
 
 PASSWORD = "bench-password-1"
 ORDERS_PER_BUYER = 3
-FIELD_KEY = "YmVuY2gtZmllbGQta2V5LWJlbmNoLWZpZWxkLWtleTE="
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 STATIC = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 SLOT = re.compile(r'name="slot" value="([^"]+)"(?! disabled)')
@@ -61,41 +60,6 @@ FILTERS = (
     {"price_min": "20", "price_max": "60"},
     {"filtered": "1", "sort": "name"},
 )
-
-
-def psycopg(url: str) -> str:
-    """Return a SQLAlchemy URL that uses psycopg 3."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
-
-
-def config(url: str) -> dict:
-    """Return app settings for the bench database."""
-    return {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "bench-secret",
-        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
-        "REDIS_URL": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
-        "LOG_LEVEL": "WARNING",
-        "SERVER_NAME": None,
-    }
-
-
-def fresh_database(url: str | None) -> str:
-    """Return an empty database URL: a temporary SQLite file, or the PostgreSQL one wiped."""
-    if not url:
-        return f"sqlite:///{tempfile.mkdtemp(prefix='pistil-bench-')}/bench.db"
-    url = psycopg(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def seed(db, products: int, buyers: int) -> dict:
@@ -206,12 +170,6 @@ class Timer:
             self.times.setdefault(name, []).append(elapsed)
             self.sizes.setdefault(name, []).append(len(response.get_data()))
         return response
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Return the nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def first_load(client, page: bytes) -> list[tuple[str, int, int]]:

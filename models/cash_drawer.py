@@ -203,25 +203,24 @@ def totals(drawer: CashDrawer) -> DrawerTotals:
     )
 
 
-def _lock(drawer: CashDrawer) -> CashDrawer:
-    """Re-read a drawer under a row lock, so two tablets cannot close or empty it at once."""
+def _reread(drawer: CashDrawer, **lock) -> CashDrawer:
     return db.session.scalars(
         select(CashDrawer)
         .where(CashDrawer.id == drawer.id)
-        # NO KEY UPDATE: sales on other tablets may still record tenders against this drawer.
-        .with_for_update(key_share=True)
+        .with_for_update(**lock)
         .execution_options(populate_existing=True)
     ).one()
+
+
+def _lock(drawer: CashDrawer) -> CashDrawer:
+    """Re-read a drawer under a row lock, so two tablets cannot close or empty it at once."""
+    # NO KEY UPDATE: sales on other tablets may still record tenders against this drawer.
+    return _reread(drawer, key_share=True)
 
 
 def share_lock(drawer: CashDrawer) -> CashDrawer:
     """Re-read a drawer under a shared lock: sales take cash at once, a close waits for them."""
-    return db.session.scalars(
-        select(CashDrawer)
-        .where(CashDrawer.id == drawer.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).one()
+    return _reread(drawer, read=True)
 
 
 def take_out(

@@ -227,17 +227,21 @@ def _amount_label(package: Package, quantity: int) -> str:
 # Stock -----------------------------------------------------------------------------------------
 
 
-def _held_sum(package_id):
-    """Return SQL for what other orders' live reservations hold of a package."""
+def _live_holds_of_others():
+    """Return the conditions for other orders' unexpired, unreleased reservations (bound later)."""
     # Order ids start at 1, so order_id 0 excludes no order.
     return (
+        Reservation.released_at.is_(None),
+        Reservation.expires_at > bindparam("now"),
+        Reservation.order_id != bindparam("order_id"),
+    )
+
+
+def _held_sum(package_id):
+    """Return SQL for what other orders' live reservations hold of a package."""
+    return (
         select(func.coalesce(func.sum(Reservation.quantity), 0))
-        .where(
-            Reservation.package_id == package_id,
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > bindparam("now"),
-            Reservation.order_id != bindparam("order_id"),
-        )
+        .where(Reservation.package_id == package_id, *_live_holds_of_others())
         .scalar_subquery()
     )
 
@@ -249,9 +253,7 @@ def _held_query():
         select(Reservation.package_id, func.sum(Reservation.quantity))
         .where(
             Reservation.package_id.in_(bindparam("ids", expanding=True)),
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > bindparam("now"),
-            Reservation.order_id != bindparam("order_id"),
+            *_live_holds_of_others(),
         )
         .group_by(Reservation.package_id)
     )

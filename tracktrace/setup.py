@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from jobs.lanes import Lane
+from models.base import set_changed
 from models.stores import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import StateError
@@ -10,6 +11,9 @@ from tracktrace.base import StateError
 SYSTEMS = ("metrc", "biotrack")
 METRC_KEYS = ("vendor_key", "user_key")
 BIOTRACK_KEYS = ("ubi", "username", "password")
+# How an audit row names each reporting setting that changed.
+CHANGE_WORDS = {"tracktrace_system": "system", "tracktrace_dry_run": "mode",
+                "tracktrace_base_url": "address", "tracktrace_license": "license"}  # fmt: skip
 
 
 def configure(
@@ -20,23 +24,21 @@ def configure(
     license_number: str = "",
     credentials: dict | None = None,
     dry_run: bool = False,
-) -> None:
-    """Set the system, URL, license and (when given) credentials; credentials stay encrypted."""
+) -> list[str]:
+    """Point the store at its state system (credentials stay encrypted); return what changed."""
     if system not in SYSTEMS:
         raise ValueError(f"Unknown state system {system!r}.")
-    store.tracktrace_system = system
-    store.tracktrace_dry_run = dry_run
-    store.tracktrace_base_url = url
-    store.tracktrace_license = license_number or store.tracktrace_license or store.license_number
-    if credentials is not None:
+    values = {
+        "tracktrace_system": system,
+        "tracktrace_dry_run": dry_run,
+        "tracktrace_base_url": url,
+        "tracktrace_license": license_number or store.tracktrace_license or store.license_number,
+    }
+    changed = [CHANGE_WORDS[name] for name in set_changed(store, values)]
+    if credentials is not None and credentials != store.tracktrace_credentials():
         store.set_tracktrace_credentials(credentials)
-
-
-def missing_credentials(store: Store) -> list[str]:
-    """Name the credentials a live store still lacks for its system."""
-    have = store.tracktrace_credentials()
-    wanted = METRC_KEYS if store.tracktrace_system == "metrc" else BIOTRACK_KEYS
-    return [key for key in wanted if not have.get(key)]
+        changed.append("credentials")
+    return changed
 
 
 @dataclass(frozen=True)

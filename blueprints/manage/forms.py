@@ -43,6 +43,8 @@ def decimal_amount(text: str | None, scale: int, what: str) -> int | None:
         value = Decimal(text.strip().lstrip("$").replace(",", ""))
     except InvalidOperation as exc:
         raise ValidationError(f"Enter the {what} as a number, e.g. 3.5.") from exc
+    if not value.is_finite():
+        raise ValidationError(f"Enter the {what} as a number, e.g. 3.5.")
     scaled = value * scale
     if value < 0 or scaled != scaled.to_integral_value():
         raise ValidationError(

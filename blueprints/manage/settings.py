@@ -16,6 +16,7 @@ from blueprints.manage.settings_forms import (
 )
 from extensions import db
 from models import audit
+from models.base import set_changed
 from models.pickup import (
     DEFAULT_GRACE_MINUTES,
     DEFAULT_LEAD_MINUTES,
@@ -156,12 +157,7 @@ FIELD_NAMES = {
 
 def _assign(store: Store, values: dict) -> list[str]:
     """Set the store's attributes that differ; return what changed, in words."""
-    changed = []
-    for name, value in values.items():
-        if getattr(store, name) != value:
-            setattr(store, name, value)
-            changed.append(FIELD_NAMES.get(name, name))
-    return changed
+    return [FIELD_NAMES.get(name, name) for name in set_changed(store, values)]
 
 
 @bp.get("/settings")
@@ -260,20 +256,14 @@ def settings_reporting():
     if live and missing:
         form.mode.errors = [f"Going live needs: {', '.join(missing)}."]
         return _page(form_error_status(), reporting_form=form)
-    before = (store.tracktrace_system, store.tracktrace_dry_run, store.tracktrace_base_url,
-              store.tracktrace_license, saved)  # fmt: skip
-    configure(
+    changed = configure(
         store,
         system=system,
         url=form.base_url.data,
         license_number=(form.license_number.data or "").strip(),
-        credentials=credentials if credentials != saved or system != before[0] else None,
+        credentials=credentials,
         dry_run=not live,
     )
-    names = ("system", "mode", "address", "license", "credentials")
-    after = (store.tracktrace_system, store.tracktrace_dry_run, store.tracktrace_base_url,
-             store.tracktrace_license, credentials)  # fmt: skip
-    changed = [name for name, old, new in zip(names, before, after, strict=True) if old != new]
     return _saved("State reporting", changed, "reporting")
 
 

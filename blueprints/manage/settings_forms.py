@@ -1,7 +1,7 @@
 """Store settings forms: details and hours, register, online ordering, local taxes, reporting."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,26 +15,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from blueprints.manage.forms import decimal_amount
 from models.pickup import WEEKDAYS
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def exact(text: str | None, scale: int, decimals: int, what: str) -> Decimal | None:
-    """Turn '7.875' into Decimal('787.5') with scale 100, refusing more than `decimals` places."""
-    if text is None or not text.strip():
-        return None
-    try:
-        value = Decimal(text.strip().lstrip("$").rstrip("%").replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValidationError(f"Enter the {what} as a number, e.g. 4.81.") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"The {what} cannot be negative.")
-    if value != round(value, decimals):
-        raise ValidationError(f"Give the {what} with at most {decimals} decimals.")
-    return value * scale
 
 
 def clock(text: str | None) -> str | None:
@@ -98,16 +84,16 @@ class RegisterSettingsForm(FlaskForm):
     )
 
     def validate_approval_percent(self, field):
-        value = exact(field.data, 100, 2, "percent")
+        value = decimal_amount(field.data.rstrip("% "), 100, "percent")
         if value is None or value > 10000:
             raise ValidationError("Give a percent between 0 and 100.")
-        field.basis_points = int(value)
+        field.basis_points = value
 
     def validate_approval_amount(self, field):
-        value = exact(field.data, 100, 2, "amount")
+        value = decimal_amount(field.data, 100, "amount")
         if value is None or value > 1_000_000:
             raise ValidationError("Give an amount between $0 and $10,000.")
-        field.cents = int(value)
+        field.cents = value
 
 
 class OnlineSettingsForm(FlaskForm):
@@ -137,13 +123,15 @@ class TaxSettingsForm(FlaskForm):
         for name, cap in caps.items():
             field = self[name]
             try:
-                basis_points = exact(field.data, 100, 3, "rate")
+                # Thousandths of a percent: local rates such as 7.875% need three decimals.
+                thousandths = decimal_amount((field.data or "").rstrip("% "), 1000, "rate")
             except ValidationError as problem:
                 field.errors = [str(problem)]
                 ok = False
                 continue
-            if basis_points is None:
+            if thousandths is None:
                 continue
+            basis_points = Decimal(thousandths) / 10
             if cap is not None and basis_points > cap * 100:
                 field.errors = [f"The state allows at most {cap}% for this tax."]
                 ok = False

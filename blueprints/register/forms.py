@@ -1,5 +1,7 @@
 """Register forms."""
 
+import uuid
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -12,6 +14,8 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+from models.sales import Payment, parse_cents, plan_payments
 
 
 class PinForm(FlaskForm):
@@ -110,6 +114,23 @@ class PayForm(FlaskForm):
     debit = StringField("Debit amount", validators=[Optional(), Length(max=14)])
     debit_reference = StringField("Debit approval code", validators=[Optional(), Length(max=64)])
 
+    @classmethod
+    def for_attempt(cls, form: "PayForm | None" = None) -> "PayForm":
+        """Return the form with a fresh token for this attempt (kept when shown again)."""
+        form = form if form is not None else cls(formdata=None)
+        if not form.client_token.data:
+            form.client_token.data = uuid.uuid4().hex
+        return form
+
+    def payments(self, total_cents: int) -> list[Payment]:
+        """Plan the tenders this form describes for a total (SaleError when they do not fit)."""
+        return plan_payments(
+            total_cents,
+            cash_given_cents=parse_cents(self.cash_given.data),
+            debit_cents=parse_cents(self.debit.data),
+            debit_reference=(self.debit_reference.data or "").strip() or None,
+        )
+
 
 class VoidForm(ApprovalMixin, FlaskForm):
     """Why a sale is voided, and the manager who allows it."""
@@ -143,7 +164,8 @@ class DrawerOpenForm(FlaskForm):
         validators=[DataRequired("Name the drawer."), Length(max=40)],
     )
     float_amount = StringField(
-        "Float counted", validators=[DataRequired("Enter the float you counted."), Length(max=14)]
+        "Opening cash counted",
+        validators=[DataRequired("Enter the opening cash you counted."), Length(max=14)],
     )
 
 

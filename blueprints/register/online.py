@@ -1,7 +1,5 @@
 """Online orders at the register: accept, pack by scanning, ready, ID check, payment, pickup."""
 
-import uuid
-
 from flask import abort, get_flashed_messages, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
@@ -27,7 +25,7 @@ from models.fulfilment import (
 from models.id_scan import IdScanError, parse_aamva
 from models.orders import Order
 from models.pickup import settings
-from models.sales import SaleError, parse_cents, parse_grams, plan_payments, quick_cash, recompute
+from models.sales import SaleError, parse_grams, quick_cash, recompute
 
 
 class PackForm(FlaskForm):
@@ -61,14 +59,6 @@ def _order(order_id: int) -> Order:
     return order
 
 
-def _pay_form(form: PayForm | None = None) -> PayForm:
-    if form is None:
-        form = PayForm(formdata=None)
-    if not form.client_token.data:
-        form.client_token.data = uuid.uuid4().hex
-    return form
-
-
 def _screen(order: Order, status: int = 200, message: str | None = None, level="error", **forms):
     """Render the online order screen (the #screen block for htmx)."""
     state = (
@@ -93,7 +83,7 @@ def _screen(order: Order, status: int = 200, message: str | None = None, level="
         pack_form=forms.pop("pack_form", None) or PackForm(formdata=None),
         remove_form=forms.pop("remove_form", None) or RemoveLineForm(formdata=None),
         id_form=forms.pop("id_form", None) or PickupIdForm(formdata=None),
-        pay_form=_pay_form(forms.pop("pay_form", None)),
+        pay_form=PayForm.for_attempt(forms.pop("pay_form", None)),
         failed_line=forms.pop("failed_line", None),
         notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
     )
@@ -244,12 +234,7 @@ def online_complete(order_id: int):
         message = next(iter(form.errors.values()))[0]
         return _screen(order, form_error_status(), message, pay_form=form)
     try:
-        payments = plan_payments(
-            order.total_cents,
-            cash_given_cents=parse_cents(form.cash_given.data),
-            debit_cents=parse_cents(form.debit.data),
-            debit_reference=(form.debit_reference.data or "").strip() or None,
-        )
+        payments = form.payments(order.total_cents)
         done = hand_over(
             order, payments, form.client_token.data, current_operator(), drawer=tablet_drawer()
         )

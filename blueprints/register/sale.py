@@ -1,6 +1,5 @@
 """The sale screen: scan or search to add lines, discounts, payment, receipt, voids, returns."""
 
-import uuid
 from functools import cache
 
 from flask import abort, flash, get_flashed_messages, redirect, request, url_for
@@ -50,7 +49,6 @@ from models.sales import (
     parse_cents,
     parse_grams,
     parse_percent,
-    plan_payments,
     quick_cash,
     recompute,
     remove_line,
@@ -89,15 +87,6 @@ def _open_order(order_id: int) -> Order:
     return order
 
 
-def _pay_form(form: PayForm | None = None) -> PayForm:
-    """Return the payment form with a fresh token for this attempt (kept when shown again)."""
-    if form is None:
-        form = PayForm(formdata=None)
-    if not form.client_token.data:
-        form.client_token.data = uuid.uuid4().hex
-    return form
-
-
 def _cart(
     order: Order,
     state: SaleState | None = None,
@@ -111,7 +100,7 @@ def _cart(
     """Render the cart (lines, limit meter, taxes, payment) or the whole sale screen."""
     state = state or recompute(order)
     drawer = forms.pop("drawer", None) or tablet_drawer()
-    forms["pay_form"] = _pay_form(forms.get("pay_form"))
+    forms["pay_form"] = PayForm.for_attempt(forms.get("pay_form"))
     forms.setdefault("scan_form", ScanForm(formdata=None))
     forms.setdefault("search_form", SearchForm(formdata=None))
     approval_for = forms.pop("approval_for", None)
@@ -372,12 +361,7 @@ def complete(order_id: int):
         message = next(iter(form.errors.values()))[0]
         return _cart(order, status=form_error_status(), message=message, pay_form=form)
     try:
-        payments = plan_payments(
-            order.total_cents,
-            cash_given_cents=parse_cents(form.cash_given.data),
-            debit_cents=parse_cents(form.debit.data),
-            debit_reference=(form.debit_reference.data or "").strip() or None,
-        )
+        payments = form.payments(order.total_cents)
         complete_sale(
             order, payments, form.client_token.data, current_operator(), drawer=tablet_drawer()
         )

@@ -1,80 +1,26 @@
 """The three front doors render in Chromium without console errors or CSP violations."""
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
-
-IN_CI = os.environ.get("CI") == "true"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", Path(__file__).parent / "screenshots"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
+from e2e_support import Watched, demo_served, launch, require_chromium
 
 
 @pytest.fixture
 def live_server(app):
     """Run the app with the demo chain loaded on 127.0.0.1 and return its base URL."""
-    from models.demo import seed_demo
-
-    seed_demo()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with demo_served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def browser():
     """A headless Chromium from the system package (never a downloaded one)."""
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI but {CHROMIUM} is missing")
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        instance = launch(playwright)
         yield instance
         instance.close()
-
-
-class Watched:
-    """A page whose console errors and CSP violations are collected."""
-
-    def __init__(self, page):
-        self.page = page
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-
-    def _console(self, message):
-        text = message.text
-        # A form that fails validation answers 422 on purpose; Chromium logs every 4xx.
-        if "status of 422" in text:
-            return
-        if message.type in ("error", "warning") or "Content Security Policy" in text:
-            self.problems.append(f"{message.type}: {text}")
-
-    def shot(self, name: str) -> Path:
-        """Save a full-page screenshot to look at."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
 
 
 @pytest.fixture
@@ -86,7 +32,8 @@ def open_page(browser):
     def opener(width: int = 1280, height: int = 800) -> Watched:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
-        page = Watched(context.new_page())
+        # A form that fails validation answers 422 on purpose; Chromium logs every 4xx.
+        page = Watched(context.new_page(), expected=("status of 422",))
         watched.append(page)
         return page
 

@@ -1,21 +1,15 @@
 """Order ahead on a phone, packed and handed over at the register, followed to "picked up"."""
 
-import os
-import threading
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
+from e2e_support import demo_served, in_own_chromium
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from extensions import db
 
-IN_CI = os.environ.get("CI") == "true"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", Path(__file__).parent / "screenshots"))
-PHONE = {"width": 390, "height": 844}
-TABLET = {"width": 1280, "height": 800}
+PHONE = (390, 844)
+TABLET = (1280, 800)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,73 +17,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def shop_server(app):
     """Serve the app with the demo chain on 127.0.0.1 and return its base URL."""
-    from models.demo import seed_demo
-
-    seed_demo()
-    db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-def in_own_chromium(scenario) -> None:
-    """Run a scenario in a headless Chromium driven from a thread of its own, then check it."""
-    # Playwright's sync API allows one instance per thread, and other e2e modules keep theirs
-    # open for the whole session; a thread of our own never meets it.
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI but {CHROMIUM} is missing")
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    failures: list[BaseException] = []
-    problems: list[str] = []
-
-    def watch(page):
-        page.on(
-            "console",
-            lambda m: (
-                problems.append(f"{m.type}: {m.text}")
-                if m.type in ("error", "warning") or "Content Security Policy" in m.text
-                else None
-            ),
-        )
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        return page
-
-    def run():
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"],
-                )
-                try:
-                    scenario(
-                        lambda viewport: watch(browser.new_context(viewport=viewport).new_page())
-                    )
-                finally:
-                    browser.close()
-        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=600)
-    assert not thread.is_alive(), "the browser scenario hung"
-    if failures:
-        raise failures[0]
-    assert problems == [], "\n".join(problems)
-
-
-def shot(page, name: str, full: bool = True) -> None:
-    """Save a screenshot to look at (the long menu only as the screen shows it)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+    with demo_served(app) as url:
+        yield url
 
 
 def held_tags(app, order_id: int) -> dict[str, str]:
@@ -118,20 +47,21 @@ def test_phone_order_packed_and_picked_up_at_the_register(app, shop_server):
     emily = db.session.scalar(select(Customer).where(Customer.email == "emily.park@example.com"))
     birth = emily.date_of_birth
     db.session.rollback()
-    in_own_chromium(lambda pages: order_and_pick_up(app, shop_server, pages, birth))
+    in_own_chromium(order_and_pick_up, app, shop_server, birth)
 
 
-def order_and_pick_up(app, shop_server, pages, birth) -> None:
+def order_and_pick_up(open_page, app, shop_server, birth) -> None:
     """The customer's phone and the budtender's tablet, step by step."""
     # A customer on a phone browses the RiNo menu.
-    phone = pages(PHONE)
+    phone_screen = open_page(*PHONE)
+    phone = phone_screen.page
     phone.goto(shop_server + "/")
     phone.get_by_role("button", name="Yes, I am").click()
     phone.get_by_role("heading", name="Order ahead, pick up in store").wait_for()
     phone.get_by_role("link", name="Pistil RiNo").click()
     phone.get_by_role("heading", name="Pistil RiNo").wait_for()
     assert phone.locator(".product-card").count() >= 24
-    shot(phone, "online-menu-phone", full=False)
+    phone_screen.shot("online-menu-phone", full=False)
 
     # Filters are htmx updates with a pushed URL.
     phone.get_by_text("Filters").click()
@@ -141,7 +71,7 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
     phone.locator(".product-card .chip-sativa").first.wait_for(state="detached")
     assert "q=&" not in phone.url  # empty fields are left out of the pushed URL
     phone.get_by_text("Filters").click()
-    shot(phone, "online-menu-filtered-phone", full=False)
+    phone_screen.shot("online-menu-filtered-phone", full=False)
 
     # A product page: potency, lab status, price per gram; add two.
     phone.goto(shop_server + "/stores/den-rino")
@@ -150,7 +80,7 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
     phone.get_by_role("link", name="Wedding Cake 3.5g").click()
     phone.locator(".product-page").wait_for()
     assert phone.get_by_text("Lab tested").is_visible()
-    shot(phone, "online-product-phone")
+    phone_screen.shot("online-product-phone")
     phone.get_by_label("Quantity").select_option("2")
     phone.get_by_role("button", name="Add to cart").click()
     phone.get_by_text("Added to your cart.").wait_for()
@@ -167,7 +97,7 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
     phone.locator("#cart-link").click()
     phone.get_by_role("heading", name="Your cart").wait_for()
     assert phone.get_by_text("Flower equivalent per sale").is_visible()
-    shot(phone, "online-cart-phone")
+    phone_screen.shot("online-cart-phone")
     phone.get_by_role("link", name="Sign in to check out").click()
     phone.get_by_label("Email").fill("emily.park@example.com")
     phone.get_by_label("Password").fill("customer-demo-2026")
@@ -175,16 +105,17 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
     phone.get_by_role("heading", name="Pick up at Pistil RiNo").wait_for()
     assert phone.get_by_text(edible_name).first.is_visible()
     phone.locator(".slot:not(.is-full)").first.click()
-    shot(phone, "online-checkout-phone")
+    phone_screen.shot("online-checkout-phone")
     phone.get_by_role("button", name="Place order").click()
     phone.get_by_text("Thank you! Your order is placed.").wait_for()
     order_id = int(phone.url.rstrip("/").split("/")[-1])
-    shot(phone, "online-status-placed-phone")
+    phone_screen.shot("online-status-placed-phone")
 
     # A budtender at the register packs it by scanning the packages on the shelf.
     tags = held_tags(app, order_id)
     assert set(tags) == {flower_name, edible_name}
-    tablet = pages(TABLET)
+    tablet_screen = open_page(*TABLET)
+    tablet = tablet_screen.page
     tablet.goto(shop_server + "/staff/login")
     tablet.get_by_label("Email").fill("sam@co.pistil.demo")
     tablet.get_by_label("Password").fill("pistil-demo-2026")
@@ -198,7 +129,7 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
         box.fill(tags[name])
         box.press("Enter")
         tablet.get_by_text(f"Packed from {tags[name]}").wait_for()
-    shot(tablet, "online-register-packed")
+    tablet_screen.shot("online-register-packed")
     tablet.get_by_role("button", name="Mark ready for pickup").click()
     tablet.get_by_role("button", name="Check ID").wait_for()
 
@@ -211,12 +142,12 @@ def order_and_pick_up(app, shop_server, pages, birth) -> None:
     tablet.get_by_label("ID expires").fill((date.today() + timedelta(days=900)).isoformat())
     tablet.get_by_role("button", name="Check ID").click()
     tablet.get_by_text("ID checked").first.wait_for()
-    shot(tablet, "online-register-pay")
+    tablet_screen.shot("online-register-pay")
     tablet.get_by_role("button", name="All on debit").click()
     tablet.get_by_role("button", name="Complete pickup").click()
     tablet.wait_for_url(f"**/register/sale/{order_id}/receipt")
-    shot(tablet, "online-register-receipt")
+    tablet_screen.shot("online-register-receipt")
 
     phone.locator(".status-pill", has_text="Picked up").wait_for(timeout=15000)
     assert phone.get_by_text("Enjoy!").is_visible()
-    shot(phone, "online-status-picked-up-phone")
+    phone_screen.shot("online-status-picked-up-phone")

@@ -1,25 +1,10 @@
 """A whole register sale in Chromium, typed like a keyboard-wedge scanner, at tablet sizes."""
 
-import os
-import threading
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from e2e_support import demo_served, in_own_chromium
 
-IN_CI = os.environ.get("CI") == "true"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", Path(__file__).parent / "screenshots"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 SIZES = {"landscape": (1280, 800), "portrait": (800, 1280)}
 # Refusals answer 409/422 on purpose; Chromium logs every 4xx as a failed resource.
 EXPECTED_STATUSES = ("status of 409", "status of 422")
@@ -30,81 +15,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def live_server(app):
     """Run the app with the demo chain loaded on 127.0.0.1 and return its base URL."""
-    from models.demo import seed_demo
-
-    seed_demo()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-class Watched:
-    """A page whose console errors and CSP violations are collected."""
-
-    def __init__(self, page):
-        self.page = page
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-
-    def _console(self, message):
-        text = message.text
-        if any(status in text for status in EXPECTED_STATUSES):
-            return
-        if message.type in ("error", "warning") or "Content Security Policy" in text:
-            self.problems.append(f"{message.type}: {text}")
-
-    def shot(self, name: str) -> Path:
-        """Save a full-page screenshot to look at."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-
-def in_own_chromium(scenario, *args) -> None:
-    """Run a scenario with a headless Chromium driven from a thread of its own, then check it."""
-    # Playwright's sync API allows one instance per thread, and the front-door tests keep
-    # theirs open for the whole session; a thread of our own never meets it.
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI but {CHROMIUM} is missing")
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    failures: list[BaseException] = []
-    watched: list[Watched] = []
-
-    def run():
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-                )
-                try:
-                    scenario(lambda w, h: _open(browser, watched, w, h), *args)
-                finally:
-                    browser.close()
-        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=600)
-    assert not thread.is_alive(), "the browser scenario hung"
-    if failures:
-        raise failures[0]
-    problems = [p for w in watched for p in w.problems]
-    assert problems == [], "\n".join(problems)
-
-
-def _open(browser, watched: list, width: int, height: int):
-    page = Watched(browser.new_context(viewport={"width": width, "height": height}).new_page())
-    watched.append(page)
-    return page
+    with demo_served(app) as url:
+        yield url
 
 
 def demo_tag(sku: str, n: int = 0) -> str:
@@ -142,7 +54,7 @@ def scanner_types(page, selector: str, text: str) -> None:
 @pytest.mark.parametrize("size", list(SIZES))
 def test_a_whole_sale_by_scanning(live_server, size):
     web_order_waiting()
-    in_own_chromium(whole_sale, live_server, size)
+    in_own_chromium(whole_sale, live_server, size, expected=EXPECTED_STATUSES)
 
 
 def web_order_waiting() -> None:
@@ -183,7 +95,7 @@ def whole_sale(open_page, live_server, size):
     # The tablet opens its cash drawer first: no cash without one.
     page.locator(".register-nav").get_by_role("link", name="Drawer").click()
     page.get_by_role("heading", name="Open a drawer").wait_for()
-    page.get_by_label("Float counted").fill("200")
+    page.get_by_label("Opening cash counted").fill("200")
     page.get_by_role("button", name="Open drawer").click()
     page.get_by_role("heading", name="In the drawer").wait_for()
     watched.shot(f"register-drawer-{size}")
@@ -314,7 +226,7 @@ def whole_sale(open_page, live_server, size):
 
 
 def test_the_receipt_prints_at_80_mm(live_server):
-    in_own_chromium(printed_receipt, live_server)
+    in_own_chromium(printed_receipt, live_server, expected=EXPECTED_STATUSES)
 
 
 def printed_receipt(open_page, live_server):
