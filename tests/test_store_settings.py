@@ -214,3 +214,12 @@ def test_test_connection_without_credentials_says_what_to_do(manager_client, sto
     assert response.status_code == 303
     page = manager_client.get("/manage/settings").get_data(as_text=True)
     assert "has no Metrc credentials" in page and "Settings" in page
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-0.5"])
+def test_numbers_that_are_not_amounts_are_refused(manager_client, store, text):
+    response = manager_client.post(
+        "/manage/settings/register", data={"approval_percent": text, "approval_amount": text}
+    )
+    assert response.status_code == 422
+    assert fresh(store).discount_approval_bp == 1000
