@@ -26,11 +26,11 @@ run: $(VENV)/.installed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev-installed
 	psql "$(dir $(PG_TEST_URL))postgres" -qc "DROP DATABASE IF EXISTS $(notdir $(PG_TEST_URL)) WITH (FORCE)" -c "CREATE DATABASE $(notdir $(PG_TEST_URL))"
-	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

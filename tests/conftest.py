@@ -2,9 +2,10 @@
 
 import os
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -18,7 +19,37 @@ from support import (
     base_config,
     migrate_to_head,
     psycopg_url,
+    store_today,
 )
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        metavar="HH:MM|YYYY-MM-DDTHH:MM",
+        help="pin each test's clock to this UTC time of day (today) or instant; it ticks on",
+    )
+
+
+def pinned_instant(value: str) -> datetime:
+    """Return the UTC instant a --clock value names (a bare time of day means today, UTC)."""
+    if "T" in value:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.combine(datetime.now(UTC).date(), time.fromisoformat(value), tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request):
+    """Run the test at the instant --clock names, so date bugs show at any hour (e.g. 00:30 UTC)."""
+    value = request.config.getoption("--clock")
+    if not value:
+        yield None
+        return
+    if request.node.get_closest_marker("real_clock"):
+        pytest.skip("runs other processes on the real clock, which --clock cannot pin")
+    instant = pinned_instant(value)
+    with time_machine.travel(instant, tick=True):
+        yield instant
 
 
 @pytest.fixture(scope="session")
@@ -180,7 +211,7 @@ def make_customer(app):
         fields = {
             "first_name": "Casey",
             "last_name": f"Customer{n}",
-            "date_of_birth": date.today() - timedelta(days=365 * 30),
+            "date_of_birth": store_today() - timedelta(days=365 * 30),
             "resident_state": "CO",
             "email": email,
         }

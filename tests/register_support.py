@@ -9,6 +9,7 @@ from models.base import utcnow
 from models.catalog import Product
 from models.inventory import Package, receive_package
 from models.orders import Order
+from support import store_today, years_before
 
 _serial = itertools.count(1)
 
@@ -44,8 +45,8 @@ def make_package(product, quantity: int = 10, tag: str | None = None, **override
         tag=tag or f"1A4060300003E9D{n:09d}",
         quantity=quantity,
         unit="grams" if product.sold_by == "weight" else "each",
-        received_on=overrides.pop("received_on", date.today() - timedelta(days=10)),
-        expires_on=overrides.pop("expires_on", date.today() + timedelta(days=200)),
+        received_on=overrides.pop("received_on", store_today() - timedelta(days=10)),
+        expires_on=overrides.pop("expires_on", store_today() + timedelta(days=200)),
         lab_status=overrides.pop("lab_status", "passed"),
     )
     for key, value in overrides.items():
@@ -82,8 +83,8 @@ def license_text(
     separator: str = "\n",
 ) -> str:
     """Return the AAMVA text a scanner types for a US license (version 10, dates MMDDCCYY)."""
-    birth = birth or date.today().replace(year=date.today().year - 30)
-    expires = expires or date.today() + timedelta(days=700)
+    birth = birth or years_before(store_today(), 30)
+    expires = expires or store_today() + timedelta(days=700)
     elements = [
         f"DAQ{number}",
         f"DCS{last}",
@@ -91,7 +92,7 @@ def license_text(
         f"DAC{first}",
         "DDFN",
         "DADJOHN",
-        f"DBD{date.today():%m%d%Y}",
+        f"DBD{store_today():%m%d%Y}",
         f"DBB{birth:%m%d%Y}",
         f"DBA{expires:%m%d%Y}",
         "DBC1",

@@ -4,7 +4,7 @@ import itertools
 import logging
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict
@@ -13,7 +13,7 @@ from extensions import db
 from models.catalog import Product
 from models.inventory import Package, receive_package
 from models.pickup import available_slots
-from support import PASSWORD
+from support import PASSWORD, store_today
 
 _serial = itertools.count(1)
 ALL_DAY = {"summary": "Open daily 8 am – 10 pm", "daily": ["00:00", "23:30"]}
@@ -66,8 +66,8 @@ def add_package(product: Product, quantity: int, **fields) -> Package:
         tag=fields.pop("tag", f"1A4060300003E9D{n:09d}"),
         quantity=quantity,
         unit="grams" if product.sold_by == "weight" else "each",
-        received_on=date.today() - timedelta(days=5),
-        expires_on=fields.pop("expires_on", date.today() + timedelta(days=300)),
+        received_on=store_today() - timedelta(days=5),
+        expires_on=fields.pop("expires_on", store_today() + timedelta(days=300)),
         lab_status=fields.pop("lab_status", "passed"),
     )
     for key, value in fields.items():

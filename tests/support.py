@@ -4,6 +4,8 @@ import contextvars
 import os
 import re
 import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
@@ -16,9 +18,27 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgres")
 IN_CI = os.environ.get("CI") == "true"
 
+# Every test store is in this zone unless a test says otherwise (conftest's make_store).
+TEST_ZONE = ZoneInfo("America/Denver")
+
 CSRF_TOKEN = re.compile(
     r'(?:name="csrf-token" content|name="csrf_token" type="hidden" value)="([^"]+)"'
 )
+
+
+def store_today(store=None) -> date:
+    """Return a store's business date (the test stores' zone by default), never the host's."""
+    if store is not None:
+        return store.business_date()
+    return datetime.now(TEST_ZONE).date()
+
+
+def years_before(day: date, years: int) -> date:
+    """Return the same calendar day `years` earlier (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def base_config(database_uri: str) -> dict:

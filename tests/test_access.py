@@ -1,10 +1,9 @@
 """Roles and ownership: budtenders stay out of the back office; others' rows answer 404."""
 
-from datetime import date
-
 from extensions import db
 from models.catalog import Product
 from models.orders import Order
+from support import store_today
 
 
 def _product(store):
@@ -63,7 +62,7 @@ def test_one_customer_never_sees_another_customers_order(client, store, make_cus
     alice = make_customer(email="alice@example.com")
     bob = make_customer(email="bob@example.com")
     order = Order(store_id=store.id, channel="web", status="placed", customer_id=bob.id,
-                  business_date=date.today())  # fmt: skip
+                  business_date=store_today())  # fmt: skip
     db.session.add(order)
     db.session.commit()
     login_as(client, alice)

@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from extensions import db
 from models.audit import AuditEvent
 from models.customers import Customer
-from support import PASSWORD
+from support import PASSWORD, store_today
 
 
 def _years_ago(years: int, days: int = 0) -> str:
-    today = date.today()
+    today = store_today()
     return (
         date(today.year - years, today.month, min(today.day, 28)) - timedelta(days=days)
     ).isoformat()
@@ -140,7 +140,7 @@ def test_signup_at_19_with_a_valid_medical_card_is_allowed(client):
             has_medical_card="y",
             medical_card_number="CO-MMJ-12345",
             medical_card_state="CO",
-            medical_card_expires=(date.today() + timedelta(days=90)).isoformat(),
+            medical_card_expires=(store_today() + timedelta(days=90)).isoformat(),
         ),
     )
     assert response.status_code == 303
@@ -158,7 +158,7 @@ def test_signup_at_17_is_refused_even_with_a_card(client):
             has_medical_card="y",
             medical_card_number="CO-MMJ-12345",
             medical_card_state="CO",
-            medical_card_expires=(date.today() + timedelta(days=90)).isoformat(),
+            medical_card_expires=(store_today() + timedelta(days=90)).isoformat(),
         ),
     )
     assert response.status_code == 422
@@ -173,7 +173,7 @@ def test_signup_with_an_expired_card_is_refused(client):
             has_medical_card="y",
             medical_card_number="CO-MMJ-12345",
             medical_card_state="CO",
-            medical_card_expires=(date.today() - timedelta(days=1)).isoformat(),
+            medical_card_expires=(store_today() - timedelta(days=1)).isoformat(),
         ),
     )
     assert response.status_code == 422

@@ -1,6 +1,6 @@
 """The engines fed from the database: products, past sales, stores' packs and local rates."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -9,6 +9,7 @@ from models.base import utcnow
 from models.catalog import Product
 from models.orders import Order, OrderLine
 from models.purchase_limits import cart_line, check_cart, purchase_history
+from support import store_today
 
 
 def product(store, **overrides):
@@ -79,7 +80,7 @@ def test_history_ignores_other_states_voided_sales_and_other_customers(make_stor
 
 def test_a_caregiver_buys_against_the_patients_allotment(make_store, make_customer):
     store = make_store(state="NM", rule_pack="NM", tracktrace_system="biotrack")
-    card_expiry = date.today() + timedelta(days=90)
+    card_expiry = store_today() + timedelta(days=90)
     patient = make_customer(kind="medical", medical_card_number="NM-P-1",
                             medical_card_expires=card_expiry)  # fmt: skip
     caregiver = make_customer(

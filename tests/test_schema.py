@@ -1,7 +1,6 @@
 """The database itself carries the invariants, on SQLite and PostgreSQL alike."""
 
 import uuid
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from models.audit import AuditEvent, record
 from models.catalog import Product
 from models.inventory import Package, StockMovement, ledger_total, receive_package
 from models.orders import Order
-from support import ON_POSTGRES, migrate_to_head, psycopg_url
+from support import ON_POSTGRES, migrate_to_head, psycopg_url, store_today
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +83,7 @@ def test_models_and_migrations_agree(app):
 def test_negative_package_quantity_is_rejected_by_the_database(store):
     product = make_product(store)
     package = receive_package(
-        product, tag="1A4060300003E9D000000001", quantity=5, unit="each", received_on=date.today()
+        product, tag="1A4060300003E9D000000001", quantity=5, unit="each", received_on=store_today()
     )
     db.session.commit()
     with pytest.raises(IntegrityError):
@@ -99,16 +98,18 @@ def test_negative_package_quantity_is_rejected_by_the_database(store):
 def test_duplicate_tag_in_one_store_is_rejected(make_store):
     first, second = make_store(), make_store()
     tag = "1A4060300003E9D000000042"
-    receive_package(make_product(first), tag=tag, quantity=1, unit="each", received_on=date.today())
+    receive_package(
+        make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today()
+    )
     db.session.commit()
     # The same tag in another store is a different facility's package and is allowed.
     receive_package(
-        make_product(second), tag=tag, quantity=1, unit="each", received_on=date.today()
+        make_product(second), tag=tag, quantity=1, unit="each", received_on=store_today()
     )
     db.session.commit()
     with pytest.raises(IntegrityError):
         receive_package(
-            make_product(first), tag=tag, quantity=1, unit="each", received_on=date.today()
+            make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today()
         )
         db.session.commit()
     db.session.rollback()
@@ -125,7 +126,7 @@ def test_client_token_is_unique(store):
 
 def test_receiving_writes_the_ledger(store):
     package = receive_package(
-        make_product(store), tag="T-1", quantity=12, unit="each", received_on=date.today()
+        make_product(store), tag="T-1", quantity=12, unit="each", received_on=store_today()
     )
     db.session.commit()
     movements = db.session.query(StockMovement).filter_by(package_id=package.id).all()
@@ -175,7 +176,7 @@ def test_foreign_keys_are_enforced(store):
     db.session.add(
         Package(
             store_id=store.id, product_id=999999, tag="X", quantity=1, unit="each",
-            received_on=date.today(),
+            received_on=store_today(),
         )
     )  # fmt: skip
     with pytest.raises(IntegrityError):

@@ -1,6 +1,6 @@
 """The storefront front door: age gate, store picker, a menu that matches the shelf."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -9,6 +9,7 @@ from models.base import utcnow
 from models.catalog import Product
 from models.inventory import Package, Reservation, receive_package
 from models.orders import Order
+from support import store_today
 
 
 @pytest.fixture
@@ -23,10 +24,10 @@ def shelf(store):
         db.session.flush()
         if quantity == 0:
             db.session.add(Package(store_id=store.id, product_id=product.id, tag=f"TAG-{name}",
-                                   quantity=0, unit="each", received_on=date.today()))  # fmt: skip
+                                   quantity=0, unit="each", received_on=store_today()))  # fmt: skip
         elif quantity is not None:
             receive_package(product, tag=f"TAG-{name}", quantity=quantity, unit="each",
-                            received_on=date.today())  # fmt: skip
+                            received_on=store_today())  # fmt: skip
         db.session.commit()
         return product
 

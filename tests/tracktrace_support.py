@@ -1,7 +1,6 @@
 """Helpers for reporting tests: stores pointed at the emulator, sales and adjustments to report."""
 
 import uuid
-from datetime import date
 from decimal import Decimal
 
 from extensions import db
@@ -9,6 +8,7 @@ from models.base import utcnow
 from models.catalog import Product
 from models.inventory import Package, StockMovement, receive_package
 from models.orders import Order, OrderLine
+from support import store_today
 
 VENDOR_KEY = "integrator-key-test"
 USER_KEY = "user-key-test"
@@ -84,7 +84,7 @@ def stock(store, emulator, tag: str, quantity: int, unit: str = "each", *, at_st
     db.session.add(product)
     db.session.flush()
     package = receive_package(
-        product, tag=tag, quantity=quantity, unit=unit, received_on=date.today()
+        product, tag=tag, quantity=quantity, unit=unit, received_on=store_today()
     )
     db.session.commit()
     if at_state:

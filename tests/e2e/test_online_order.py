@@ -1,12 +1,13 @@
 """Order ahead on a phone, packed and handed over at the register, followed to "picked up"."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from e2e_support import demo_served, in_own_chromium
 from sqlalchemy import select
 
 from extensions import db
+from support import store_today
 
 PHONE = (390, 844)
 TABLET = (1280, 800)
@@ -139,7 +140,7 @@ def order_and_pick_up(open_page, app, shop_server, birth) -> None:
     # At pickup: ID, limits re-checked, payment, the same completion as a walk-in.
     tablet.get_by_text("Type the ID's dates instead").click()
     tablet.get_by_label("Date of birth").fill(birth.isoformat())
-    tablet.get_by_label("ID expires").fill((date.today() + timedelta(days=900)).isoformat())
+    tablet.get_by_label("ID expires").fill((store_today() + timedelta(days=900)).isoformat())
     tablet.get_by_role("button", name="Check ID").click()
     tablet.get_by_text("ID checked").first.wait_for()
     tablet_screen.shot("online-register-pay")

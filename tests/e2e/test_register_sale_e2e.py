@@ -5,6 +5,8 @@ from datetime import date, timedelta
 import pytest
 from e2e_support import demo_served, in_own_chromium
 
+from support import store_today, years_before
+
 SIZES = {"landscape": (1280, 800), "portrait": (800, 1280)}
 # Refusals answer 409/422 on purpose; Chromium logs every 4xx as a failed resource.
 EXPECTED_STATUSES = ("status of 409", "status of 422")
@@ -30,10 +32,10 @@ def demo_tag(sku: str, n: int = 0) -> str:
 
 def license_text(birth: date, first: str = "JORDAN", last: str = "BLAKE") -> str:
     """Return the text a license scanner types: AAMVA elements, one per line."""
-    expires = date.today() + timedelta(days=900)
+    expires = store_today() + timedelta(days=900)
     elements = [
         "DAQ09876543", f"DCS{last}", "DDEN", f"DAC{first}", "DDFN", "DADNONE",
-        f"DBD{date.today():%m%d%Y}", f"DBB{birth:%m%d%Y}", f"DBA{expires:%m%d%Y}", "DBC2",
+        f"DBD{store_today():%m%d%Y}", f"DBB{birth:%m%d%Y}", f"DBA{expires:%m%d%Y}", "DBC2",
         "DAU066 in", "DAG2650 WALNUT ST", "DAIDENVER", "DAJCO", "DAK802050000  ", "DCGUSA",
     ]  # fmt: skip
     return "@\n\x1e\rANSI 636020100102DL00410278ZC03190008DL" + "\n".join(elements) + "\r"
@@ -105,14 +107,14 @@ def whole_sale(open_page, live_server, size):
     watched.shot(f"register-queue-{size}")
 
     # Someone under 21 is refused with the reason in plain sight.
-    young = date.today().replace(year=date.today().year - 19)
+    young = years_before(store_today(), 19)
     scanner_types(page, "#id-scan", license_text(young, first="KAI", last="YOUNG"))
     page.locator(".refusal").wait_for()
     assert "Under 21 (age 19)" in page.locator(".refusal").inner_text()
     watched.shot(f"register-checkin-refused-{size}")
 
     # A license scan checks the adult in and opens their sale, without a full page load.
-    adult = date.today().replace(year=date.today().year - 34)
+    adult = years_before(store_today(), 34)
     page.evaluate("window.__sameDocument = true")
     scanner_types(page, "#id-scan", license_text(adult))
     page.get_by_role("heading", name="Jordan Blake").wait_for()
@@ -240,7 +242,7 @@ def printed_receipt(open_page, live_server):
     page.get_by_role("heading", name="Check a customer in").wait_for()
     page.get_by_text("No scanner? Type the ID in by hand").click()
     page.get_by_label("Date of birth").fill("1980-05-05")
-    page.get_by_label("ID expires").fill((date.today() + timedelta(days=400)).isoformat())
+    page.get_by_label("ID expires").fill((store_today() + timedelta(days=400)).isoformat())
     page.get_by_role("button", name="Check in walk-in").click()
     page.get_by_role("heading", name="Walk-in customer").wait_for()
     scanner_types(page, "#tag-scan", demo_tag("FL-GG-35") + "\n")

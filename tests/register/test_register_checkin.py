@@ -10,10 +10,11 @@ from models.base import utcnow
 from models.checkin import search_customers
 from models.customers import Customer
 from models.orders import Order
+from support import store_today
 
 
 def years_ago(years: int, days: int = 0) -> date:
-    today = date.today()
+    today = store_today()
     return today.replace(year=today.year - years) - timedelta(days=days)
 
 
@@ -63,7 +64,7 @@ def test_under_21_is_refused_visibly_and_nothing_is_stored(htmx_client, store, m
 
 def test_an_expired_license_is_refused(htmx_client, store, make_user, login_as):
     login_as(htmx_client, make_user(store))
-    text = license_text(expires=date.today() - timedelta(days=3))
+    text = license_text(expires=store_today() - timedelta(days=3))
     response = htmx_client.post("/register/checkin/scan", data={"scan": text})
     assert response.status_code == 409
     assert "ID expired on" in response.get_data(as_text=True)
@@ -84,7 +85,7 @@ def test_a_19_year_old_patient_checks_in_as_medical_with_a_card(
     data = {
         "scan": license_text(birth=years_ago(19), state="NM", number="NM19"),
         "card_number": "NM-MCP-000123",
-        "card_expires": (date.today() + timedelta(days=90)).isoformat(),
+        "card_expires": (store_today() + timedelta(days=90)).isoformat(),
     }
     response = htmx_client.post("/register/checkin/scan", data=data)
     assert response.status_code == 204, response.get_data(as_text=True)
@@ -99,7 +100,7 @@ def test_under_18_with_a_medical_card_is_refused(htmx_client, make_store, make_u
     data = {
         "scan": license_text(birth=years_ago(17), state="NM"),
         "card_number": "NM-MCP-000777",
-        "card_expires": (date.today() + timedelta(days=90)).isoformat(),
+        "card_expires": (store_today() + timedelta(days=90)).isoformat(),
     }
     response = htmx_client.post("/register/checkin/scan", data=data)
     assert response.status_code == 409
@@ -112,7 +113,7 @@ def test_an_expired_medical_card_is_refused(htmx_client, make_store, make_user, 
     data = {
         "scan": license_text(birth=years_ago(50), state="NM"),
         "card_number": "NM-MCP-000999",
-        "card_expires": (date.today() - timedelta(days=1)).isoformat(),
+        "card_expires": (store_today() - timedelta(days=1)).isoformat(),
     }
     response = htmx_client.post("/register/checkin/scan", data=data)
     assert response.status_code == 409
@@ -125,7 +126,7 @@ def test_typed_date_of_birth_and_expiry_check_in_an_anonymous_walk_in(
     login_as(htmx_client, make_user(store))
     data = {
         "birth": years_ago(25).isoformat(),
-        "id_expires": (date.today() + timedelta(days=30)).isoformat(),
+        "id_expires": (store_today() + timedelta(days=30)).isoformat(),
     }
     response = htmx_client.post("/register/checkin/manual", data=data)
     assert response.status_code == 204
@@ -138,7 +139,7 @@ def test_typed_check_in_refuses_under_21_and_missing_dates(htmx_client, store, m
     login_as(htmx_client, make_user(store))
     young = {
         "birth": years_ago(21, days=-2).isoformat(),
-        "id_expires": (date.today() + timedelta(days=30)).isoformat(),
+        "id_expires": (store_today() + timedelta(days=30)).isoformat(),
     }
     response = htmx_client.post("/register/checkin/manual", data=young)
     assert response.status_code == 409 and "Under 21" in response.get_data(as_text=True)
@@ -154,7 +155,7 @@ def test_returning_customers_are_found_by_name_phone_and_card(make_customer, app
         last_name="Herrera",
         kind="medical",
         medical_card_number="NM-MCP-448812",
-        medical_card_expires=date.today() + timedelta(days=100),
+        medical_card_expires=store_today() + timedelta(days=100),
     )
     assert search_customers("herrera") == [rosa, tomas]
     assert search_customers("ros herr") == [rosa]
@@ -169,7 +170,7 @@ def test_searching_and_checking_in_a_returning_customer(
 ):
     login_as(htmx_client, make_user(store))
     customer = make_customer(
-        first_name="Emily", last_name="Park", id_expires=date.today() + timedelta(days=300)
+        first_name="Emily", last_name="Park", id_expires=store_today() + timedelta(days=300)
     )
     results = htmx_client.get("/register/customers?q=emily")
     assert results.status_code == 200
@@ -184,7 +185,7 @@ def test_a_returning_customer_whose_id_expired_must_show_a_new_one(
     htmx_client, store, make_user, make_customer, login_as
 ):
     login_as(htmx_client, make_user(store))
-    customer = make_customer(id_expires=date.today() - timedelta(days=1))
+    customer = make_customer(id_expires=store_today() - timedelta(days=1))
     response = htmx_client.post(f"/register/checkin/customer/{customer.id}")
     assert response.status_code == 409
     assert "ID expired on" in response.get_data(as_text=True)

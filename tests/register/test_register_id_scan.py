@@ -13,6 +13,7 @@ from models.id_scan import (
     parse_aamva,
 )
 from models.rule_packs import load_pack
+from support import store_today
 
 TODAY = date(2026, 6, 15)
 
@@ -56,7 +57,7 @@ def test_the_2000_standard_writes_year_first_and_the_name_in_one_field():
 
 def test_a_canadian_licence_writes_dates_year_first():
     text = license_text(state="ON").replace("DCGUSA", "DCGCAN")
-    birth = date.today().replace(year=date.today().year - 30)
+    birth = years_before(store_today(), 30)
     text = text.replace(f"DBB{birth:%m%d%Y}", f"DBB{birth:%Y%m%d}")
     assert parse_aamva(text).date_of_birth == birth
 

@@ -1,6 +1,6 @@
 """Building a sale: scanning tags, picking from the menu, quantities, refusals, limits and taxes."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from register_support import make_package, make_product, open_sale
@@ -19,6 +19,7 @@ from models.sales import (
     quick_cash,
     search_menu,
 )
+from support import store_today
 
 
 @pytest.fixture
@@ -48,8 +49,8 @@ def test_scanning_a_tag_adds_that_exact_package_and_refreshes_meter_and_taxes(
     htmx_client, store, selling
 ):
     jar = make_product(store, name="Blue Dream 3.5g")
-    older = make_package(jar, 5, expires_on=date.today() + timedelta(days=5))
-    scanned = make_package(jar, 5, expires_on=date.today() + timedelta(days=300))
+    older = make_package(jar, 5, expires_on=store_today() + timedelta(days=5))
+    scanned = make_package(jar, 5, expires_on=store_today() + timedelta(days=300))
     response = scan(htmx_client, selling, f" {scanned.tag.lower()}\n")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -114,7 +115,7 @@ def test_the_sale_survives_a_reload(htmx_client, client, store, selling):
         (
             lambda store, other: (
                 make_package(
-                    make_product(store), 5, expires_on=date.today() - timedelta(days=1)
+                    make_product(store), 5, expires_on=store_today() - timedelta(days=1)
                 ).tag
             ),
             409,
@@ -209,9 +210,9 @@ def test_going_over_the_limit_is_refused_and_the_cart_stays_legal(htmx_client, s
 
 def test_the_menu_search_proposes_the_first_expiring_package(htmx_client, store, selling):
     product = make_product(store, name="Wedding Cake 3.5g", brand="Front Range")
-    late = make_package(product, 5, expires_on=date.today() + timedelta(days=300))
-    soon = make_package(product, 5, expires_on=date.today() + timedelta(days=20))
-    make_package(product, 5, expires_on=date.today() + timedelta(days=2), on_hold=True)
+    late = make_package(product, 5, expires_on=store_today() + timedelta(days=300))
+    soon = make_package(product, 5, expires_on=store_today() + timedelta(days=20))
+    make_package(product, 5, expires_on=store_today() + timedelta(days=2), on_hold=True)
     results = htmx_client.get(f"/register/sale/{selling.id}/products?q=wedding front")
     body = results.get_data(as_text=True)
     assert results.status_code == 200 and body.lstrip().startswith('<div id="product-results"')
@@ -227,8 +228,8 @@ def test_adding_more_than_the_first_package_holds_moves_to_the_next(store, make_
     user = make_user(store)
     order = open_sale(store, user)
     product = make_product(store, category="preroll", limit_category="preroll", net_weight_mg=1000)
-    first = make_package(product, 1, expires_on=date.today() + timedelta(days=5))
-    second = make_package(product, 9, expires_on=date.today() + timedelta(days=50))
+    first = make_package(product, 1, expires_on=store_today() + timedelta(days=5))
+    second = make_package(product, 9, expires_on=store_today() + timedelta(days=50))
     add_product(order, product, 3)
     db.session.commit()
     assert [line.package_id for line in order.lines] == [second.id]

@@ -1,7 +1,7 @@
 """Point 3: sign-up keeps the cart, order history, saved medical card, password reset by link."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from models.cart import Cart
 from models.customers import Customer
 from models.orders import Order
 from models.users import LoginSession
-from support import PASSWORD
+from support import PASSWORD, store_today
 
 SIGNUP = {
     "first_name": "Nora",
@@ -56,7 +56,7 @@ def test_order_history_lists_only_the_customers_orders(client, store, make_custo
 def test_saving_and_removing_a_medical_card(client, htmx_client, make_customer):
     customer = make_customer(email="card@example.com")
     sign_in(client, customer)
-    expires = (date.today() + timedelta(days=200)).isoformat()
+    expires = (store_today() + timedelta(days=200)).isoformat()
     saved = client.post(
         "/account/medical-card", data={"number": "CO-778899", "state": "CO", "expires": expires}
     )
@@ -74,15 +74,15 @@ def test_saving_and_removing_a_medical_card(client, htmx_client, make_customer):
 def test_an_expired_or_taken_card_is_refused(htmx_client, make_customer):
     make_customer(email="holder@example.com", kind="medical", medical_card_number="CO-111222",
                   medical_card_state="CO",
-                  medical_card_expires=date.today() + timedelta(days=30))  # fmt: skip
+                  medical_card_expires=store_today() + timedelta(days=30))  # fmt: skip
     customer = make_customer(email="second@example.com")
     sign_in(htmx_client, customer)
-    old = (date.today() - timedelta(days=1)).isoformat()
+    old = (store_today() - timedelta(days=1)).isoformat()
     expired = htmx_client.post(
         "/account/medical-card", data={"number": "CO-333444", "state": "CO", "expires": old}
     )
     assert expired.status_code == 422 and "expired" in expired.get_data(as_text=True)
-    soon = (date.today() + timedelta(days=30)).isoformat()
+    soon = (store_today() + timedelta(days=30)).isoformat()
     taken = htmx_client.post(
         "/account/medical-card", data={"number": "CO-111222", "state": "CO", "expires": soon}
     )

@@ -1,6 +1,6 @@
 """Point 2: the cart before and after sign-in, the limit meter with history, taxes, refusals."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from storefront_support import add, enter, sign_in, stock
@@ -9,6 +9,7 @@ from extensions import db
 from models.base import utcnow
 from models.cart import Cart, CartLine
 from models.orders import Order, OrderLine
+from support import store_today
 
 
 def cart_page(client, store) -> str:
@@ -135,7 +136,7 @@ def test_a_valid_medical_card_makes_the_cart_medical(client, make_store, make_cu
     store = make_store(state="NM", rule_pack="NM", sells_medical=True, tracktrace_system="biotrack")
     patient = make_customer(email="pat@example.com", kind="medical",
                             medical_card_number="NM-12345", medical_card_state="NM",
-                            medical_card_expires=date.today() + timedelta(days=90),
+                            medical_card_expires=store_today() + timedelta(days=90),
                             resident_state="NM")  # fmt: skip
     flower = stock(store, "Patient Flower")
     enter(client)

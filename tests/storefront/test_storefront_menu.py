@@ -1,6 +1,6 @@
 """Point 1: the menu with filters, search and sort (htmx and plain GET), and product pages."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from storefront_support import add_package, enter, stock
 
@@ -8,6 +8,7 @@ from extensions import db
 from models.base import utcnow
 from models.inventory import Reservation
 from models.orders import Order
+from support import store_today
 
 
 def names(page: str, *candidates: str) -> list[str]:
@@ -72,7 +73,7 @@ def test_in_stock_is_the_default_and_can_be_turned_off(client, store):
 
 
 def test_unsellable_packages_do_not_count(client, store):
-    stock(store, "Expired", expires_on=date.today() - timedelta(days=1))
+    stock(store, "Expired", expires_on=store_today() - timedelta(days=1))
     stock(store, "Held", on_hold=True)
     stock(store, "Untested", lab_status="pending")
     stock(store, "Good")

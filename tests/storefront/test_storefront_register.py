@@ -1,7 +1,7 @@
 """Point 6: online orders at the register: accept, pack by scanning, ready, ID, pay, pick up."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from register_support import hx_location, license_text
@@ -22,13 +22,14 @@ from extensions import db
 from models.compliance import ComplianceReport
 from models.inventory import Package, Reservation, StockMovement, ledger_total
 from models.orders import Order
+from support import store_today, years_before
 
 
 @pytest.fixture
 def shop(app, store, make_customer, make_user, login_as):
     """A customer who placed an online order of two items, and a budtender at the register."""
     open_all_day(store)
-    birth = date.today().replace(year=date.today().year - 30)
+    birth = years_before(store_today(), 30)
     customer = make_customer(email="pickup@example.com", date_of_birth=birth)
     flower = stock(store, "Blue Dream 3.5g", quantity=5, price_cents=4000)
     shake = stock(store, "House Shake", quantity=None, sold_by="weight", price_cents=800,
@@ -150,7 +151,7 @@ def test_a_line_bigger_than_the_scanned_package_is_split(app, store, make_custom
                                                           login_as):  # fmt: skip
     open_all_day(store)
     product = stock(store, "Split Me", quantity=1)
-    second = add_package(product, 5, expires_on=date.today() + timedelta(days=400))
+    second = add_package(product, 5, expires_on=store_today() + timedelta(days=400))
     web = app.test_client()
     enter(web)
     sign_in(web, make_customer(email="split@example.com"))

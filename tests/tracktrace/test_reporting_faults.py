@@ -18,6 +18,9 @@ from models.compliance import ComplianceReport, queue_report
 from support import base_config
 from tracktrace.emulator import Emulator
 
+# Worker processes run on the real clock, which --clock cannot reach; leases compare across both.
+pytestmark = pytest.mark.real_clock
+
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0
 
