@@ -41,6 +41,9 @@ class AuditEvent(db.Model):
 ACTION_LABELS = {
     "drawer.open": "Cash drawer opened",
     "drawer.close": "Cash drawer closed",
+    "drawer.close_approved": "Drawer over/short approved",
+    "drawer.counted": "Drawer counted off, waiting for a manager",
+    "drawer.overdraw_refused": "More cash asked of a drawer than it holds",
     "login.failed": "Failed sign-in",
     "login.locked": "Sign-in locked after failures",
     "login.staff": "Staff signed in",

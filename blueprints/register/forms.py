@@ -184,7 +184,19 @@ class DrawerMoveForm(FlaskForm):
 class DrawerCloseForm(FlaskForm):
     """A closing note; the count by denomination is read separately."""
 
+    # Which drawer the count is for, so a retried close finds the drawer it already closed.
+    drawer_id = HiddenField(validators=[Optional()])
     note = StringField("Note", validators=[Optional(), Length(max=300)])
+
+
+class DrawerApprovalForm(ApprovalMixin, FlaskForm):
+    """A manager's PIN and reason for a closing count off by more than the store allows."""
+
+    drawer_id = HiddenField(validators=[InputRequired("Choose the drawer.")])
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Give a reason for the over/short."), Length(max=300)],
+    )
 
 
 class SearchForm(FlaskForm):

@@ -177,7 +177,7 @@ def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
 
 
 def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
-    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 5)
@@ -191,7 +191,7 @@ def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
     db.session.rollback()
     with app.app_context():  # another tablet closes it meanwhile
         closer = db.session.get(User, user_id)
-        close_drawer(db.session.get(CashDrawer, drawer_id), {10000: 1}, closer)
+        count_drawer(db.session.get(CashDrawer, drawer_id), {10000: 1}, closer)
         db.session.commit()
         db.session.remove()
     cash = [Payment("cash", total, tendered_cents=total)]
@@ -207,7 +207,7 @@ def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
 def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
     app, store, make_user, postgres_only
 ):
-    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 100)
@@ -250,7 +250,7 @@ def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
             drawer = db.session.get(CashDrawer, drawer_id)
             closer = db.session.get(User, user_id)
             barrier.wait(timeout=60)
-            close_drawer(drawer, {10000: 1}, closer)
+            count_drawer(drawer, {10000: 1}, closer)
             db.session.commit()
             db.session.remove()
 
