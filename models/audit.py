@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "register.line_discount": "Line discount",
     "sale.cancel": "Sale cancelled",
     "sale.return": "Return",
+    "sale.return_approved": "Return approved by a manager",
     "sale.void": "Sale voided",
     "store.settings_changed": "Settings changed",
     "tracktrace.license_paused": "State reporting paused",

@@ -58,7 +58,7 @@ class Store(db.Model):
     drawer_variance_cents: Mapped[int] = mapped_column(default=500, server_default="500")
     # A return refunding more than this, or of a sale more than this many days old, needs a
     # manager's PIN.
-    refund_approval_cents: Mapped[int] = mapped_column(default=5000, server_default="5000")
+    refund_approval_cents: Mapped[int] = mapped_column(default=10000, server_default="10000")
     refund_approval_days: Mapped[int] = mapped_column(default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
