@@ -33,7 +33,14 @@ from blueprints.register.forms import (
 from extensions import db
 from models.catalog import Product
 from models.orders import Order, OrderLine
-from models.returns import SaleReturn, approval_reasons
+from models.returns import (
+    SaleReturn,
+    approval_reasons,
+    refunded_by_order,
+    return_status,
+    returns_of,
+    returns_on,
+)
 from models.sales import (
     NeedsApproval,
     ReturnItem,
@@ -398,6 +405,7 @@ def _receipt(order: Order, status: int = 200, block: str = "screen", **extra):
         badge=report_badge(order),
         change=change_due(order),
         can_void=can_void(order),
+        returns=returns_of(order),
         managers=managers_here(),
         notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
         **extra,
@@ -588,12 +596,17 @@ def sales():
             )
         ):
             return redirect(url_for("register.receipt", order_id=order.id), 303)
+    today = store.business_date()
+    orders = sales_on(store, today)
     return render(
         "register/sales.html",
         block="screen",
         store=store,
         operator=current_operator(),
-        orders=sales_on(store, store.business_date()),
+        orders=orders,
+        refunded=refunded_by_order([order.id for order in orders]),
+        return_status=return_status,
+        returns=returns_on(store, today),
         number=number,
         not_found=bool(number),
     )

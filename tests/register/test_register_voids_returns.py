@@ -416,3 +416,66 @@ def test_a_void_after_a_return_hands_back_only_what_is_left(htmx_client, store, 
         for e in db.session.query(DrawerEntry).filter_by(kind="refund").order_by(DrawerEntry.id)
     ]
     assert cash_back == [50, 1150]
+
+
+def test_a_return_shows_on_the_receipt_and_the_sales_list(htmx_client, sold):
+    jar_line, roll_line = sold.lines
+    htmx_client.post(
+        f"/register/sale/{sold.id}/return",
+        data={"reason": "Cracked jar", "refund_kind": "cash", f"qty-{jar_line.id}": "1"},
+    )
+    back = db.session.query(SaleReturn).one()
+    receipt = htmx_client.get(f"/register/sale/{sold.id}/receipt").get_data(as_text=True)
+    for text in (f"Return #{back.id}", "Jar × 1", "−$40.25", "Refund · cash", "Net paid",
+                 "$51.75", f"/register/returns/{back.id}/slip"):  # fmt: skip
+        assert text in receipt, text
+    listed = htmx_client.get("/register/sales").get_data(as_text=True)
+    assert "Partly returned" in listed and "$51.75" in listed
+    assert f"/register/returns/{back.id}/slip" in listed  # today's returns, to reprint a slip
+    htmx_client.post(
+        f"/register/sale/{sold.id}/return",
+        data={"reason": "All of it", "refund_kind": "cash", f"qty-{jar_line.id}": "1",
+              f"qty-{roll_line.id}": "1"},
+    )  # fmt: skip
+    listed = htmx_client.get("/register/sales").get_data(as_text=True)
+    assert ">Returned<" in listed and "Partly returned" not in listed and "$0.00" in listed
+
+
+def test_revenue_today_is_net_of_refunds(app, htmx_client, sold, store, manager, login_as):
+    jar_line = sold.lines[0]
+    htmx_client.post(
+        f"/register/sale/{sold.id}/return",
+        data={"reason": "Cracked jar", "refund_kind": "cash", f"qty-{jar_line.id}": "1"},
+    )
+    from models.dashboard import summary
+
+    figures = summary(store)
+    assert (figures.sales_today, figures.revenue_today_cents) == (1, 9200 - 4025)
+    assert figures.refunds_today_cents == 4025
+    home = htmx_client.get("/register/").get_data(as_text=True)
+    assert "$51.75" in home and "$92.00" not in home
+    office = app.test_client()
+    login_as(office, manager)
+    dashboard = office.get("/manage/").get_data(as_text=True)
+    assert "$51.75" in dashboard and "after $40.25 in refunds" in dashboard
+
+
+def test_a_voided_sale_counts_neither_its_sale_nor_its_refunds(htmx_client, sold, store,
+                                                               manager):  # fmt: skip
+    from models.dashboard import summary
+
+    jar_line = sold.lines[0]
+    htmx_client.post(
+        f"/register/sale/{sold.id}/return",
+        data={"reason": "Cracked jar", "refund_kind": "cash", f"qty-{jar_line.id}": "1"},
+    )
+    htmx_client.post(
+        f"/register/sale/{sold.id}/void",
+        data={"reason": "Wrong customer", "manager_id": manager.id, "manager_pin": "8642"},
+    )
+    figures = summary(store)
+    assert (figures.sales_today, figures.revenue_today_cents, figures.refunds_today_cents) == (
+        0,
+        0,
+        0,
+    )
