@@ -300,6 +300,10 @@ def test_a_manager_on_another_tablet_approves_a_counted_drawer(
     open_float(tablet, "100")
     tablet.post("/register/drawer/close", data=count_of(9000))
     drawer = drawer_row()
+    # The budtender leaves it: the tablet is free, the drawer keeps its count and waits.
+    assert tablet.post("/register/drawer/leave").status_code == 204
+    assert "Open a drawer" in tablet.get("/register/drawer").get_data(as_text=True)
+    assert drawer_row().counted_cents == 9000
     office = app.test_client()
     office.environ_base["HTTP_HX_REQUEST"] = "true"
     login_as(office, manager)
