@@ -110,6 +110,7 @@ def _half_up(value: Decimal) -> int:
 
 def line_payments(order: Order) -> dict[int, int]:
     """Return what each line paid: the sale's total, taxes included, split by line totals."""
+    # Imported here: the sale rules import this module for the return records.
     from models.sales import allocate
 
     lines = list(order.lines)
