@@ -13,6 +13,7 @@ def load_all() -> None:
         customers,
         inventory,
         orders,
+        returns,
         stores,
         users,
     )

@@ -41,6 +41,9 @@ class AuditEvent(db.Model):
 ACTION_LABELS = {
     "drawer.open": "Cash drawer opened",
     "drawer.close": "Cash drawer closed",
+    "drawer.close_approved": "Drawer over/short approved",
+    "drawer.counted": "Drawer counted off, waiting for a manager",
+    "drawer.overdraw_refused": "More cash asked of a drawer than it holds",
     "login.failed": "Failed sign-in",
     "login.locked": "Sign-in locked after failures",
     "login.staff": "Staff signed in",
@@ -49,6 +52,7 @@ ACTION_LABELS = {
     "register.line_discount": "Line discount",
     "sale.cancel": "Sale cancelled",
     "sale.return": "Return",
+    "sale.return_approved": "Return approved by a manager",
     "sale.void": "Sale voided",
     "store.settings_changed": "Settings changed",
     "tracktrace.license_paused": "State reporting paused",

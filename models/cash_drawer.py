@@ -1,4 +1,10 @@
-"""Cash drawers: a counted float, drops and paid-outs, and a closing count with over/short."""
+"""Cash drawers: a counted float, drops and paid-outs, and a blind closing count with over/short.
+
+The closing count is blind: nobody at the register sees what the drawer should hold until the
+count is recorded. The first count stands; an over/short beyond the store's allowance keeps the
+drawer counted but not closed (it takes no more cash) until a manager other than the counter
+approves it with a PIN and a reason.
+"""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,7 +38,18 @@ MAX_DRAWER_CENTS = 10_000_00 * 100  # far above any real drawer; catches a typo'
 
 
 class DrawerError(ValueError):
-    """A drawer action that cannot be done, with the message to show."""
+    """A drawer action that cannot be done, with the message to show and the HTTP status."""
+
+    status = 422
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class DrawerShort(DrawerError):
+    """More cash asked of a drawer than it should hold (the message never says how much)."""
 
 
 class CashDrawer(db.Model):
@@ -55,6 +72,12 @@ class CashDrawer(db.Model):
     opening_float_cents: Mapped[int]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime | None]
+    # The blind count: who counted and when. Set and still open means waiting for a manager.
+    counted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    counted_at: Mapped[datetime | None]
+    # The manager who approved an over/short beyond the store's allowance, and why.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approval_reason: Mapped[str | None] = mapped_column(String(300))
     # Denomination in cents (as text, JSON keys are strings) -> how many were counted.
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     counted_cents: Mapped[int | None]
@@ -65,14 +88,21 @@ class CashDrawer(db.Model):
     store: Mapped[Store] = relationship()
     opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    counted_by: Mapped[User | None] = relationship(foreign_keys=[counted_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     entries: Mapped[list["DrawerEntry"]] = relationship(
         back_populates="drawer", order_by="DrawerEntry.id", cascade="all, delete-orphan"
     )
 
     @property
     def is_open(self) -> bool:
-        """Say whether the drawer still takes cash."""
-        return self.status == "open"
+        """Say whether the drawer still takes cash (open and not counted yet)."""
+        return self.status == "open" and self.counted_at is None
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """Say whether the drawer was counted off by too much and waits for a manager."""
+        return self.status == "open" and self.counted_at is not None
 
     def __repr__(self) -> str:
         return f"<CashDrawer {self.id} {self.name}>"
@@ -243,11 +273,11 @@ def take_out(
     reason = (reason or "").strip()
     if not reason:
         raise DrawerError("Say what the cash is for.")
-    expected = totals(drawer).expected_cents
-    if amount_cents > expected:
-        raise DrawerError(
-            f"{drawer.name} should only hold {_money(expected)}; "
-            f"it cannot give out {_money(amount_cents)}."
+    if amount_cents > totals(drawer).expected_cents:
+        # Never say how much it holds: the closing count is blind.
+        raise DrawerShort(
+            f"{drawer.name} does not hold enough cash to give out {_money(amount_cents)}. "
+            "Ask a manager."
         )
     entry = DrawerEntry(
         drawer_id=drawer.id,
@@ -283,34 +313,104 @@ def counted_total(counts: dict[int, int]) -> int:
     return total
 
 
-def close_drawer(
+def count_drawer(
     drawer: CashDrawer, counts: dict[int, int], user: User, note: str = ""
 ) -> CashDrawer:
-    """Close a drawer with its count by denomination; record expected, counted and over/short."""
+    """Record the blind closing count; close at once if the over/short is within the allowance.
+
+    A retry of a close returns the drawer as it is; a different count after the expected amount
+    was shown is refused (409): the first count stands.
+    """
     drawer = _lock(drawer)
-    if not drawer.is_open:
-        raise DrawerError(f"{drawer.name} was already closed.")
     counted = counted_total(counts)
     if counted > MAX_DRAWER_CENTS:
         raise DrawerError("That count is far above what a drawer holds. Check the numbers.")
+    kept = {str(value): number for value, number in counts.items() if number}
+    if drawer.status == "closed":
+        return drawer
+    if drawer.counted_at is not None:
+        if kept == drawer.counts:
+            return drawer
+        raise DrawerError(
+            f"{drawer.name} was already counted at {_money(drawer.counted_cents)}; "
+            "a manager approves that count.",
+            status=409,
+        )
     expected = totals(drawer).expected_cents
-    drawer.counts = {str(value): number for value, number in counts.items() if number}
+    drawer.counts = kept
     drawer.counted_cents = counted
     drawer.expected_cents = expected
     drawer.over_short_cents = counted - expected
     drawer.close_note = (note or "").strip()[:300] or None
+    drawer.counted_at = utcnow()
+    drawer.counted_by_id = user.id
+    figures = {
+        "expected_cents": expected,
+        "counted_cents": counted,
+        "over_short_cents": counted - expected,
+    }
+    if abs(counted - expected) <= drawer.store.drawer_variance_cents:
+        _close(drawer, user)
+        audit.record(
+            "drawer.close", store_id=drawer.store_id, user_id=user.id, obj=drawer, **figures
+        )
+    else:
+        audit.record(
+            "drawer.counted",
+            store_id=drawer.store_id,
+            user_id=user.id,
+            obj=drawer,
+            allowance_cents=drawer.store.drawer_variance_cents,
+            **figures,
+        )
+    return drawer
+
+
+def approve_count(drawer: CashDrawer, manager: User | None, reason: str, operator: User):
+    """Close a drawer whose over/short is beyond the allowance: another manager's say-so."""
+    drawer = _lock(drawer)
+    if drawer.status == "closed":
+        raise DrawerError(f"{drawer.name} was already closed.", status=409)
+    if drawer.counted_at is None:
+        raise DrawerError(f"Count {drawer.name} first.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DrawerError("Give a reason for the over/short (it is audited).")
+    if manager is None or not manager.has_role(drawer.store, "manager"):
+        raise DrawerError("A manager must approve this over/short with their PIN.")
+    if manager.id == drawer.counted_by_id:
+        raise DrawerError("Someone other than the person who counted must approve this over/short.")
+    drawer.approved_by_id = manager.id
+    drawer.approval_reason = reason[:300]
+    _close(drawer, drawer.counted_by or operator)
+    audit.record(
+        "drawer.close_approved",
+        store_id=drawer.store_id,
+        user_id=manager.id,
+        obj=drawer,
+        reason=reason[:300],
+        counted_by=drawer.counted_by_id,
+        operator_id=operator.id,
+        expected_cents=drawer.expected_cents,
+        counted_cents=drawer.counted_cents,
+        over_short_cents=drawer.over_short_cents,
+    )
+    return drawer
+
+
+def _close(drawer: CashDrawer, user: User) -> None:
     drawer.status = "closed"
     drawer.closed_at = utcnow()
     drawer.closed_by_id = user.id
-    audit.record(
-        "drawer.close",
-        store_id=drawer.store_id,
-        user_id=user.id,
-        obj=drawer,
-        expected_cents=expected,
-        counted_cents=counted,
-        over_short_cents=counted - expected,
-    )
+
+
+def drawer_in_use(store: Store, drawer_id: int | None) -> CashDrawer | None:
+    """Return the tablet's drawer while it is open, counted or not, if it belongs to the store."""
+    if not drawer_id:
+        return None
+    drawer = db.session.get(CashDrawer, drawer_id)
+    if drawer is None or drawer.store_id != store.id or drawer.status != "open":
+        return None
     return drawer
 
 

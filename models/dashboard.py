@@ -9,6 +9,7 @@ from extensions import db
 from models.catalog import Product
 from models.inventory import Package
 from models.orders import Order
+from models.returns import refunds_on
 from models.stores import Store
 
 LOW_STOCK_UNITS = 5
@@ -19,7 +20,9 @@ class StoreSummary:
     """Today's sales and the shape of the stock of one store."""
 
     sales_today: int
+    # Net: today's sales less today's refunds (a refund counts on the day it is handed back).
     revenue_today_cents: int
+    refunds_today_cents: int
     active_products: int
     packages_in_stock: int
     low_stock_products: int
@@ -56,7 +59,8 @@ def summary(store: Store) -> StoreSummary:
             Order.status.in_(("placed", "accepted", "packed", "ready")),
         )
     )
-    return StoreSummary(sales, int(revenue), active, in_stock, low, open_online)
+    refunds = refunds_on(store, today)
+    return StoreSummary(sales, int(revenue) - refunds, refunds, active, in_stock, low, open_online)
 
 
 def online_queue(store: Store, limit: int = 20) -> list[Order]:

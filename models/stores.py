@@ -54,6 +54,12 @@ class Store(db.Model):
     # Discounts above either threshold (percent in hundredths, or cents) need a manager's PIN.
     discount_approval_bp: Mapped[int] = mapped_column(default=1000, server_default="1000")
     discount_approval_cents: Mapped[int] = mapped_column(default=2000, server_default="2000")
+    # Cash control. A closing count off by more than this needs a manager's approval.
+    drawer_variance_cents: Mapped[int] = mapped_column(default=500, server_default="500")
+    # A return refunding more than this, or of a sale more than this many days old, needs a
+    # manager's PIN.
+    refund_approval_cents: Mapped[int] = mapped_column(default=10000, server_default="10000")
+    refund_approval_days: Mapped[int] = mapped_column(default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

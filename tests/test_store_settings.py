@@ -223,3 +223,65 @@ def test_numbers_that_are_not_amounts_are_refused(manager_client, store, text):
     )
     assert response.status_code == 422
     assert fresh(store).discount_approval_bp == 1000
+
+
+def test_cash_limits_are_store_settings(manager_client, store, make_user):
+    page = manager_client.get("/manage/settings").get_data(as_text=True)
+    assert 'id="cash"' in page and 'value="5.00"' in page and 'value="100.00"' in page
+    response = manager_client.post(
+        "/manage/settings/cash",
+        data={"over_short_amount": "7.50", "refund_amount": "75", "refund_days": "3"},
+    )
+    assert response.status_code == 303
+    saved = fresh(store)
+    assert (saved.drawer_variance_cents, saved.refund_approval_cents) == (750, 7500)
+    assert saved.refund_approval_days == 3
+    [event] = changes(store)
+    assert event.reason == ("Cash: over/short allowed, refund approval amount, refund approval age")
+    page = manager_client.get("/manage/settings").get_data(as_text=True)
+    assert 'value="7.50"' in page and "Cash saved." in page
+    # The allowance is what the closing count is held to.
+    from models.cash_drawer import count_drawer, open_drawer
+
+    clerk = make_user(saved)
+    drawer = open_drawer(saved, "Till", 10_000, clerk)
+    assert count_drawer(drawer, {100: 93}, clerk).status == "closed"  # $7.00 short
+    again = open_drawer(saved, "Till 2", 10_000, clerk)
+    assert count_drawer(again, {100: 92}, clerk).awaiting_approval  # $8.00 short
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"over_short_amount": "-1"}, "must be positive"),
+        ({"over_short_amount": "2.345"}, "at most 2 decimals"),
+        ({"refund_amount": "lots"}, "as a number"),
+        ({"refund_amount": "20000"}, "between $0 and $10,000"),
+        ({"refund_days": "-2"}, "between 0 and 365 days"),
+        ({"refund_days": "400"}, "between 0 and 365 days"),
+        ({"refund_days": "2.5"}, "whole number of days"),
+        ({"over_short_amount": ""}, "Enter the amount"),
+    ],
+)
+def test_bad_cash_limits_are_refused_with_a_reason(manager_client, store, fields, message):
+    data = {"over_short_amount": "5", "refund_amount": "100", "refund_days": "7", **fields}
+    response = manager_client.post("/manage/settings/cash", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    saved = fresh(store)
+    assert (saved.drawer_variance_cents, saved.refund_approval_cents) == (500, 10000)
+    assert changes(store) == []
+
+
+def test_budtenders_cannot_change_cash_limits(client, store, make_user, login_as):
+    login_as(client, make_user(store))
+    response = client.post("/manage/settings/cash", data={"over_short_amount": "500"})
+    assert response.status_code == 403
+    assert fresh(store).drawer_variance_cents == 500
+
+
+def test_cash_limits_need_a_csrf_token(manager_client, store):
+    data = {"over_short_amount": "500", "refund_amount": "100", "refund_days": "7"}
+    response = manager_client.post("/manage/settings/cash", data=data, csrf=False)
+    assert response.status_code == 400
+    assert fresh(store).drawer_variance_cents == 500

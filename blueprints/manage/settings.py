@@ -8,6 +8,7 @@ from blueprints.htmx import form_error_status, is_htmx, redirect_to, render
 from blueprints.manage import bp
 from blueprints.manage.settings_forms import (
     DAY_NAMES,
+    CashSettingsForm,
     OnlineSettingsForm,
     RegisterSettingsForm,
     ReportingForm,
@@ -59,6 +60,19 @@ def _register_form(store: Store, formdata=None) -> RegisterSettingsForm:
     )
 
 
+def _cash_form(store: Store, formdata=None) -> CashSettingsForm:
+    return CashSettingsForm(
+        formdata=formdata,
+        over_short_amount=_money_text(store.drawer_variance_cents),
+        refund_amount=_money_text(store.refund_approval_cents),
+        refund_days=str(store.refund_approval_days),
+    )
+
+
+def _money_text(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 def _decimal_text(value: int, scale: int) -> str:
     whole, part = divmod(value, scale)
     return f"{whole}.{part:02d}" if part else str(whole)
@@ -106,6 +120,7 @@ def _page(status: int = 200, check=None, **forms):
     store = current_store()
     forms.setdefault("details_form", _details_form(store))
     forms.setdefault("register_form", _register_form(store))
+    forms.setdefault("cash_form", _cash_form(store))
     forms.setdefault("online_form", _online_form(store))
     forms.setdefault("tax_form", _tax_form(store))
     forms.setdefault("reporting_form", _reporting_form(store))
@@ -146,6 +161,9 @@ FIELD_NAMES = {
     "hours": "opening hours",
     "discount_approval_bp": "approval percent",
     "discount_approval_cents": "approval amount",
+    "drawer_variance_cents": "over/short allowed",
+    "refund_approval_cents": "refund approval amount",
+    "refund_approval_days": "refund approval age",
     "online_ordering": "online ordering",
     "pickup_slot_minutes": "slot length",
     "pickup_slot_capacity": "orders per slot",
@@ -201,6 +219,24 @@ def settings_register():
         },
     )
     return _saved("Register", changed, "register")
+
+
+@bp.post("/settings/cash")
+@staff_required("manager")
+def settings_cash():
+    """Save when a closing count's over/short or a return needs a manager's approval."""
+    form = CashSettingsForm()
+    if not form.validate():
+        return _page(form_error_status(), cash_form=form)
+    changed = _assign(
+        current_store(),
+        {
+            "drawer_variance_cents": form.over_short_amount.cents,
+            "refund_approval_cents": form.refund_amount.cents,
+            "refund_approval_days": form.refund_days.days,
+        },
+    )
+    return _saved("Cash", changed, "cash")
 
 
 @bp.post("/settings/online")

@@ -96,6 +96,45 @@ class RegisterSettingsForm(FlaskForm):
         field.cents = value
 
 
+class CashSettingsForm(FlaskForm):
+    """When a closing count or a return needs a manager at the register."""
+
+    over_short_amount = StringField(
+        "Over/short allowed at the drawer count (dollars)",
+        validators=[DataRequired("Enter the amount.")],
+    )
+    refund_amount = StringField(
+        "Manager approves refunds above (dollars)", validators=[DataRequired("Enter the amount.")]
+    )
+    refund_days = StringField(
+        "…and returns of sales older than (days)",
+        validators=[DataRequired("Enter a number of days.")],
+    )
+
+    def validate_over_short_amount(self, field):
+        field.cents = _dollars(field.data)
+
+    def validate_refund_amount(self, field):
+        field.cents = _dollars(field.data)
+
+    def validate_refund_days(self, field):
+        try:
+            days = int(field.data.strip())
+        except ValueError as exc:
+            raise ValidationError("Give a whole number of days, e.g. 7.") from exc
+        if not 0 <= days <= 365:
+            raise ValidationError("Give between 0 and 365 days.")
+        field.days = days
+
+
+def _dollars(text: str) -> int:
+    """Return dollars typed in a settings field as cents, from $0 to $10,000."""
+    value = decimal_amount(text, 100, "amount")
+    if value is None or value > 1_000_000:
+        raise ValidationError("Give an amount between $0 and $10,000.")
+    return value
+
+
 class OnlineSettingsForm(FlaskForm):
     """Online ordering on or off, and how pickup slots are cut."""
 

@@ -140,19 +140,31 @@ class VoidForm(ApprovalMixin, FlaskForm):
     )
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(ApprovalMixin, FlaskForm):
     """Why items come back and how the money goes back; per-line amounts are read separately."""
 
+    # Sent once per attempt, so a retried submit finds the return it already recorded.
+    client_token = HiddenField(validators=[Optional(), Length(max=64)])
     reason = StringField(
         "Reason", validators=[DataRequired("Give a reason for the return."), Length(max=300)]
     )
     refund_kind = SelectField(
         "Refund",
         choices=[
+            SelectChoice("paid", "As paid (card first, then cash)"),
             SelectChoice("cash", "Cash from the drawer"),
             SelectChoice("debit", "Back to the debit card"),
         ],
+        default="paid",
     )
+
+    @classmethod
+    def for_attempt(cls, form: "ReturnForm | None" = None) -> "ReturnForm":
+        """Return the form with a fresh token for this attempt (kept when shown again)."""
+        form = form if form is not None else cls(formdata=None)
+        if not form.client_token.data:
+            form.client_token.data = uuid.uuid4().hex
+        return form
 
 
 class DrawerOpenForm(FlaskForm):
@@ -184,7 +196,19 @@ class DrawerMoveForm(FlaskForm):
 class DrawerCloseForm(FlaskForm):
     """A closing note; the count by denomination is read separately."""
 
+    # Which drawer the count is for, so a retried close finds the drawer it already closed.
+    drawer_id = HiddenField(validators=[Optional()])
     note = StringField("Note", validators=[Optional(), Length(max=300)])
+
+
+class DrawerApprovalForm(ApprovalMixin, FlaskForm):
+    """A manager's PIN and reason for a closing count off by more than the store allows."""
+
+    drawer_id = HiddenField(validators=[InputRequired("Choose the drawer.")])
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Give a reason for the over/short."), Length(max=300)],
+    )
 
 
 class SearchForm(FlaskForm):

@@ -33,6 +33,14 @@ from blueprints.register.forms import (
 from extensions import db
 from models.catalog import Product
 from models.orders import Order, OrderLine
+from models.returns import (
+    SaleReturn,
+    approval_reasons,
+    refunded_by_order,
+    return_status,
+    returns_of,
+    returns_on,
+)
 from models.sales import (
     NeedsApproval,
     ReturnItem,
@@ -397,6 +405,7 @@ def _receipt(order: Order, status: int = 200, block: str = "screen", **extra):
         badge=report_badge(order),
         change=change_due(order),
         can_void=can_void(order),
+        returns=returns_of(order),
         managers=managers_here(),
         notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
         **extra,
@@ -456,17 +465,30 @@ def void(order_id: int):
     return navigate(url_for("register.receipt", order_id=done.id))
 
 
-def _return_page(order: Order, form: ReturnForm | None = None, status: int = 200, error=None):
+def _return_page(
+    order: Order,
+    form: ReturnForm | None = None,
+    status: int = 200,
+    error=None,
+    *,
+    ask_manager: bool = False,
+):
+    store = order.store
+    old = "age" in approval_reasons(store, order, 0, store.business_date())
     return render(
         "register/return.html",
         block="screen",
         status=status,
-        store=order.store,
+        store=store,
         operator=current_operator(),
         order=order,
-        form=form or ReturnForm(formdata=None),
+        form=ReturnForm.for_attempt(form),
         error=error,
         drawer=tablet_drawer(),
+        sale_is_old=old,
+        # An old sale asks for a manager from the start; a big refund once it is worked out.
+        ask_manager=(ask_manager or old) and not current_operator().has_role(store, "manager"),
+        managers=managers_here(),
     )
 
 
@@ -504,22 +526,55 @@ def return_submit(order_id: int):
                 raise SaleError(f"Enter how many of {line.name} come back (a whole number).")
             disposition = request.form.get(f"disposition-{line.id}", "restock")
             items.append(ReturnItem(line, amount, disposition))
-        refund = return_items(
+        approver = approve(form.manager_id.data, form.manager_pin.data)
+        back = return_items(
             order,
             items,
             form.reason.data,
             current_operator(),
             refund_kind=form.refund_kind.data,
             drawer=tablet_drawer(),
+            approver=approver,
+            client_token=form.client_token.data,
         )
-    except SaleError as error:
+    except (SaleError, ApprovalRefused) as error:
         db.session.rollback()
         order = _order(order_id)
-        return _return_page(order, form, error.status, error.message)
+        form.manager_pin.data = ""
+        if isinstance(error, ApprovalRefused):
+            return _return_page(order, form, 422, str(error), ask_manager=True)
+        needs_manager = isinstance(error, NeedsApproval)
+        return _return_page(order, form, error.status, error.message, ask_manager=needs_manager)
     db.session.commit()
-    how = "in cash" if form.refund_kind.data == "cash" else "to the debit card"
-    flash(f"Return recorded: refund {money(refund)} {how}.", "ok")
-    return navigate(url_for("register.receipt", order_id=order_id))
+    flash(f"Return recorded: refund {refund_words(back)}.", "ok")
+    return navigate(url_for("register.refund_slip", return_id=back.id))
+
+
+@bp.get("/returns/<int:return_id>/slip")
+@staff_required("budtender")
+@unlocked
+def refund_slip(return_id: int):
+    """Show a return's printable refund slip: what came back, the refund, where to sign."""
+    back = store_object(SaleReturn, real_id(return_id))
+    return render(
+        "register/refund_slip.html",
+        block="screen",
+        store=back.store,
+        operator=current_operator(),
+        back=back,
+        order=back.order,
+        notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
+    )
+
+
+def refund_words(back: SaleReturn) -> str:
+    """Say a refund in words: "$51.75 in cash", "$12.00 in cash and $30.25 to the debit card"."""
+    parts = []
+    if back.cash_cents:
+        parts.append(f"{money(back.cash_cents)} in cash")
+    if back.card_cents:
+        parts.append(f"{money(back.card_cents)} to the debit card")
+    return " and ".join(parts) or money(0)
 
 
 @bp.get("/sales")
@@ -541,12 +596,17 @@ def sales():
             )
         ):
             return redirect(url_for("register.receipt", order_id=order.id), 303)
+    today = store.business_date()
+    orders = sales_on(store, today)
     return render(
         "register/sales.html",
         block="screen",
         store=store,
         operator=current_operator(),
-        orders=sales_on(store, store.business_date()),
+        orders=orders,
+        refunded=refunded_by_order([order.id for order in orders]),
+        return_status=return_status,
+        returns=returns_on(store, today),
         number=number,
         not_found=bool(number),
     )

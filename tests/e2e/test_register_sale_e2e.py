@@ -203,9 +203,21 @@ def whole_sale(open_page, live_server, size):
     watched.shot(f"register-receipt-{size}")
     page.get_by_role("link", name="Return items").click()
     page.get_by_role("heading", name="Return on sale").wait_for()
+    # The pre-roll comes back: refunded in cash, as it was paid, on a slip the customer signs.
+    page.get_by_label("How many of Blue Dream Pre-roll 1g come back").fill("1")
+    page.get_by_label("Reason").fill("Crushed in the bag")
     watched.shot(f"register-return-{size}")
+    page.get_by_role("button", name="Record the return").click()
+    page.get_by_role("heading", name="Pistil RiNo").wait_for()
+    slip = page.locator(".refund-slip").inner_text()
+    assert "Customer signature" in slip and "Blue Dream Pre-roll 1g" in slip
+    watched.shot(f"register-refund-slip-{size}")
+    page.get_by_role("link", name="receipt").click()
+    page.locator(".receipt-returns").wait_for()
+    assert "Net paid" in page.locator(".receipt").inner_text()
     page.locator(".register-nav").get_by_role("link", name="Sales").click()
     page.get_by_role("heading", name="Today's sales").wait_for()
+    assert "Partly returned" in page.locator("#screen").inner_text()
     watched.shot(f"register-sales-{size}")
 
     # End of shift: count the drawer by denomination and print the closing report.
@@ -216,9 +228,18 @@ def whole_sale(open_page, live_server, size):
     page.get_by_label("25¢").fill("3")
     assert page.locator("[data-count-total]").inner_text() == "$280.75"
     page.get_by_role("button", name="Close drawer").click()
+    # A blind count: only now the expected cash shows, and this difference needs a manager.
+    page.get_by_role("heading", name="Manager approves").wait_for()
+    assert "$280.75" in page.locator("#screen").inner_text()
+    watched.shot(f"register-drawer-approval-{size}")
+    page.get_by_label("Reason").fill("Recounted with Sam: change given from the tip jar")
+    page.get_by_label("Manager", exact=True).select_option(label="Jordan Reyes")
+    page.get_by_label("Manager PIN").fill("3690")
+    page.get_by_role("button", name="Approve and close").click()
     page.get_by_text("Drawer closing report").wait_for()
     report = page.locator(".receipt").inner_text()
     assert "$280.75" in report and ("Over" in report or "Short" in report)
+    assert "Jordan Reyes" in report
     watched.shot(f"register-drawer-report-{size}")
     buttons = page.locator(".receipt-actions .btn, .qty-btn")
     for index in range(buttons.count()):

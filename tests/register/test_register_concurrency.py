@@ -6,6 +6,7 @@ SQLite serializes writers with BEGIN IMMEDIATE, which the smaller variant checks
 """
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -177,7 +178,7 @@ def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
 
 
 def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
-    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 5)
@@ -191,7 +192,7 @@ def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
     db.session.rollback()
     with app.app_context():  # another tablet closes it meanwhile
         closer = db.session.get(User, user_id)
-        close_drawer(db.session.get(CashDrawer, drawer_id), {10000: 1}, closer)
+        count_drawer(db.session.get(CashDrawer, drawer_id), {10000: 1}, closer)
         db.session.commit()
         db.session.remove()
     cash = [Payment("cash", total, tendered_cents=total)]
@@ -207,7 +208,7 @@ def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
 def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
     app, store, make_user, postgres_only
 ):
-    from models.cash_drawer import CashDrawer, close_drawer, open_drawer
+    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 100)
@@ -250,7 +251,7 @@ def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
             drawer = db.session.get(CashDrawer, drawer_id)
             closer = db.session.get(User, user_id)
             barrier.wait(timeout=60)
-            close_drawer(drawer, {10000: 1}, closer)
+            count_drawer(drawer, {10000: 1}, closer)
             db.session.commit()
             db.session.remove()
 
@@ -278,3 +279,165 @@ def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
         for oid in orders
         if db.session.get(Order, oid).status == "completed"
     )
+
+
+def cash_sales_on_a_drawer(store, user, how_many):
+    """Open a drawer with $100 and sell one unit for cash on it, how_many times."""
+    from models.cash_drawer import open_drawer
+
+    package = make_package(make_product(store), 100)
+    drawer = open_drawer(store, "Front", 10_000, user)
+    db.session.commit()
+    orders = []
+    for _ in range(how_many):
+        order = open_sale(store, user)
+        add_by_tag(order, package.tag)
+        total = order.total_cents
+        cash = [Payment("cash", total, tendered_cents=total)]
+        complete_sale(order, cash, uuid.uuid4().hex, user, drawer=drawer)
+        db.session.commit()
+        orders.append(order.id)
+    return package.id, drawer.id, orders
+
+
+def give_back_one(order_id, drawer_id, user_id):
+    """Return one unit of a sale's first line for cash from the drawer (caller commits)."""
+    from models.cash_drawer import CashDrawer
+    from models.sales import ReturnItem, return_items
+
+    order = db.session.get(Order, order_id)
+    till = db.session.get(CashDrawer, drawer_id)
+    clerk = db.session.get(User, user_id)
+    item = ReturnItem(order.lines[0], 1, "restock")
+    return return_items(order, [item], "Race", clerk, refund_kind="cash", drawer=till)
+
+
+def count_at_100(drawer_id, user_id):
+    """Count the drawer at $100 (caller commits)."""
+    from models.cash_drawer import CashDrawer, count_drawer
+
+    till = db.session.get(CashDrawer, drawer_id)
+    return count_drawer(till, {10000: 1}, db.session.get(User, user_id))
+
+
+def refunds_race_a_count(app, store, make_user, returns):
+    """Hand back cash on many sales while the drawer is counted; nothing slips past the count."""
+    from models.cash_drawer import CashDrawer, DrawerEntry
+    from models.returns import SaleReturn
+
+    user = make_user(store)
+    package_id, drawer_id, orders = cash_sales_on_a_drawer(store, user, returns)
+    user_id = user.id
+    db.session.rollback()
+    barrier = threading.Barrier(returns)
+    first_refund = threading.Event()
+    outcomes, lock = [], threading.Lock()
+
+    def give_back(order_id):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                give_back_one(order_id, drawer_id, user_id)
+                db.session.commit()
+                first_refund.set()
+                outcome = "refunded"
+            except SaleError as error:
+                db.session.rollback()
+                outcome = error.message
+            except Exception as error:  # noqa: BLE001 - a crash must fail the test, not hang it
+                db.session.rollback()
+                outcome = repr(error)
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes.append(outcome)
+
+    def count():
+        # Count once refunds are landing, so the count meets others still in flight.
+        first_refund.wait(timeout=60)
+        with app.app_context():
+            count_at_100(drawer_id, user_id)
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=give_back, args=(oid,)) for oid in orders]
+    threads.append(threading.Thread(target=count))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == returns, "a thread hung"
+    assert set(outcomes) <= {"refunded", "Front is closed. Open a drawer first."}, outcomes
+    assert "refunded" in outcomes
+    db.session.expire_all()
+    till = db.session.get(CashDrawer, drawer_id)
+    refunds = db.session.query(DrawerEntry).filter_by(drawer_id=drawer_id, kind="refund").all()
+    cash_in = sum(t.amount_cents for t in db.session.query(Tender).filter_by(drawer_id=drawer_id))
+    # Every refund the drawer paid out is in the count's expected cash, and only those.
+    assert till.counted_at is not None
+    assert till.expected_cents == 10_000 + cash_in - sum(e.amount_cents for e in refunds)
+    assert len(refunds) == outcomes.count("refunded") == db.session.query(SaleReturn).count()
+    # A refused return left nothing behind: no stock back, no line marked returned.
+    back_on_shelf = 100 - returns + len(refunds)
+    assert db.session.get(Package, package_id).quantity == back_on_shelf
+    assert ledger_total(package_id) == back_on_shelf
+    returned = sum(db.session.get(Order, oid).lines[0].returned_quantity for oid in orders)
+    assert returned == len(refunds)
+
+
+def test_a_drawer_counted_while_refunds_are_in_flight_on_postgres(
+    app, store, make_user, postgres_only
+):
+    refunds_race_a_count(app, store, make_user, 20)
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the PostgreSQL variant above runs more threads")
+def test_sqlite_serializes_refunds_and_the_drawer_count(app, store, make_user):
+    refunds_race_a_count(app, store, make_user, 6)
+
+
+def test_a_count_waits_for_the_refund_in_flight_and_includes_it(app, store, make_user):
+    from models.cash_drawer import CashDrawer
+
+    user = make_user(store)
+    _, drawer_id, [order_id] = cash_sales_on_a_drawer(store, user, 1)
+    user_id = user.id
+    db.session.rollback()
+    in_flight, counting = threading.Event(), threading.Event()
+    errors = []
+
+    def refund():
+        with app.app_context():
+            try:
+                give_back_one(order_id, drawer_id, user_id)
+                db.session.flush()
+                in_flight.set()  # the cash is out of the drawer, not committed yet
+                counting.wait(timeout=60)
+                time.sleep(0.3)  # the count is now waiting for this transaction
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - a crash must fail the test, not hang it
+                errors.append(repr(error))
+                db.session.rollback()
+                in_flight.set()
+            finally:
+                db.session.remove()
+
+    def count():
+        in_flight.wait(timeout=60)
+        with app.app_context():
+            counting.set()
+            count_at_100(drawer_id, user_id)
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=refund), threading.Thread(target=count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    # The count saw the refund that was in flight when it started: $100 + the sale − the refund.
+    assert db.session.get(CashDrawer, drawer_id).expected_cents == 10_000
+    assert order.lines[0].returned_quantity == 1
