@@ -170,13 +170,15 @@ def test_reporting_needs_credentials_to_go_live(manager_client, store):
 
 
 def test_reporting_saves_encrypted_keys_and_blank_keeps_them(manager_client, store):
-    data = {"system": "metrc", "mode": "live", "base_url": "http://127.0.0.1:9/", "api": "v3",
-            "license_number": "402R-00042", "vendor_key": "vk-1", "user_key": "uk-1"}  # fmt: skip
+    data = {"system": "metrc", "mode": "live", "base_url": "https://sandbox-api-co.metrc.com",
+            "api": "v3", "license_number": "402R-00042", "vendor_key": "vk-1",
+            "user_key": "uk-1"}  # fmt: skip
     assert manager_client.post("/manage/settings/reporting", data=data).status_code == 303
     saved = fresh(store)
     assert saved.tracktrace_credentials() == {"vendor_key": "vk-1", "user_key": "uk-1"}
     assert b"vk-1" not in saved.tracktrace_credentials_enc
-    assert (saved.tracktrace_dry_run, saved.tracktrace_base_url) == (False, "http://127.0.0.1:9")
+    assert saved.tracktrace_dry_run is False
+    assert saved.tracktrace_base_url == "https://sandbox-api-co.metrc.com"
     assert saved.tracktrace_license == "402R-00042"
     data.update(vendor_key="", user_key="uk-2")
     assert manager_client.post("/manage/settings/reporting", data=data).status_code == 303

@@ -256,3 +256,51 @@ def test_yaml_numbers_become_decimals(tmp_path: Path):
     sales = next(t for t in pack.taxes if t.id == "ca_state_sales")
     assert sales.schedule[0].percent == Decimal("7.25")
     assert isinstance(sales.schedule[0].percent, Decimal)
+
+
+def _address(url: str, **extra) -> dict:
+    return {"system": "metrc", "kind": "production", "url": url, "source": "S1", **extra}
+
+
+def test_known_state_system_hosts_are_read_with_their_sources():
+    data = minimal()
+    data["tracktrace"] = [
+        _address("https://api-zz.metrc.com"),
+        _address("https://legacy.zz.example/serverjson.asp", system="biotrack", label="Legacy"),
+    ]
+    pack = parse_pack(data, FILE)
+    assert [(a.system, a.url, a.label) for a in pack.addresses] == [
+        ("metrc", "https://api-zz.metrc.com", "Metrc production"),
+        ("biotrack", "https://legacy.zz.example/serverjson.asp", "Legacy"),
+    ]
+    assert pack.addresses[0].sources == ("https://example.org/rule",)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api-zz.metrc.com",
+        "https://api-zz.metrc.com/",
+        "https://api-zz.metrc.com:8443",
+        "https://user@api-zz.metrc.com",
+        "https://api-zz.metrc.com?x=1",
+        "https://127.0.0.1",
+        "https://localhost",
+        "https://API-ZZ.metrc.com",
+    ],
+)
+def test_a_known_host_is_https_and_a_plain_host_name(url):
+    data = minimal()
+    data["tracktrace"] = [_address(url)]
+    with pytest.raises(RulePackError, match="must be https:// and a host name"):
+        parse_pack(data, FILE)
+
+
+def test_every_shipped_known_host_is_https_with_a_source():
+    for state in STATES:
+        for address in load_pack(state).addresses:
+            assert address.url.startswith("https://") and address.sources
+    assert [a.url for a in load_pack("CO").addresses] == [
+        "https://api-co.metrc.com",
+        "https://sandbox-api-co.metrc.com",
+    ]
