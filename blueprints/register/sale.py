@@ -32,6 +32,7 @@ from blueprints.register.forms import (
 )
 from extensions import db
 from models.catalog import Product
+from models.compliance import SHOWN_STATUSES, sale_report_statuses
 from models.orders import Order, OrderLine
 from models.sales import (
     NeedsApproval,
@@ -541,12 +542,15 @@ def sales():
             )
         ):
             return redirect(url_for("register.receipt", order_id=order.id), 303)
+    orders = sales_on(store, store.business_date())
     return render(
         "register/sales.html",
         block="screen",
         store=store,
         operator=current_operator(),
-        orders=sales_on(store, store.business_date()),
+        orders=orders,
+        report_statuses=sale_report_statuses([order.id for order in orders]),
+        report_labels=SHOWN_STATUSES,
         number=number,
         not_found=bool(number),
     )
