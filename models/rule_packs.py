@@ -169,6 +169,8 @@ class TaxRule:
     max_percent: Decimal | None
     exemptions: tuple[Exemption, ...]
     note: str = ""
+    # Where the law (or the state's published rates) says the local rate's cap comes from.
+    max_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,6 +718,7 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
             "rate_schedule",
             "local_rate",
             "max_percent",
+            "max_source",
             "exempt",
             "note",
         },
@@ -742,10 +745,15 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
     if local is not None and (not isinstance(local, str) or not _ID.match(local)):
         raise w.fail(where, "local_rate must name a store setting (lower_snake_case)")
     max_percent = spec.get("max_percent")
+    if local is not None and max_percent is None:
+        raise w.fail(where, "a local_rate needs max_percent: the cap the state's law sets")
     if max_percent is not None:
         if local is None:
             raise w.fail(where, "max_percent only applies to a local_rate")
         max_percent = _percent(w, where, max_percent)
+        if "max_source" not in spec:
+            raise w.fail(where, "max_percent needs max_source: where the cap comes from")
+    max_sources = ctx.urls(where, spec["max_source"]) if "max_source" in spec else ()
     schedule = _schedule(w, where, spec["rate_schedule"]) if has_schedule else ()
     if display == "included" and any(p.by_product for p in schedule):
         raise w.fail(where, "an included tax must have a flat rate")
@@ -785,6 +793,7 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
         max_percent=max_percent,
         exemptions=tuple(exemptions),
         note=str(spec.get("note") or ""),
+        max_sources=max_sources,
     )
 
 

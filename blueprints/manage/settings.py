@@ -91,7 +91,16 @@ def _online_form(store: Store, formdata=None) -> OnlineSettingsForm:
 def _tax_form(store: Store, formdata=None):
     rates = store.local_tax_rates()
     initial = {name: format(rates[name] / 100, "f") for name in rates}
-    return tax_form(_local_taxes(store))(formdata=formdata, data=initial)
+    form = tax_form(_local_taxes(store))(formdata=formdata, data=initial)
+    if formdata is None:
+        # A rate saved before the state's cap was known: say so where it can be corrected.
+        for name, cap in _tax_caps(store).items():
+            if name in rates and name in form and cap is not None and rates[name] > cap * 100:
+                form[name].errors = [
+                    f"The saved rate is above the {cap}% the state allows: correct it, or "
+                    "sales cannot be taxed."
+                ]
+    return form
 
 
 def _reporting_form(store: Store, formdata=None) -> ReportingForm:
@@ -129,6 +138,7 @@ def _page(status: int = 200, check=None, **forms):
         weekdays=WEEKDAYS,
         day_names=DAY_NAMES,
         local_taxes=_local_taxes(store),
+        tax_caps=_tax_caps(store),
         saved_secrets={key for key, value in saved.items() if value},
         current_url=effective_url(store),
         check=check,

@@ -304,3 +304,36 @@ def test_every_shipped_known_host_is_https_with_a_source():
         "https://api-co.metrc.com",
         "https://sandbox-api-co.metrc.com",
     ]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_local_tax_states_its_cap_with_a_source(state):
+    for tax in load_pack(state).taxes:
+        if tax.local_rate:
+            assert tax.max_percent is not None and 0 < tax.max_percent < 100, tax.id
+            assert tax.max_sources and all(u.startswith("https://") for u in tax.max_sources)
+
+
+def _local(data: dict, **fields) -> dict:
+    tax = {"id": "zz_local", "name": "Local", "source": "S1", "confidence": "M",
+           "local_rate": "city", **fields}  # fmt: skip
+    data["taxes"].append(tax)
+    return tax
+
+
+def test_a_local_tax_without_a_cap_is_refused():
+    data = minimal()
+    _local(data)
+    with pytest.raises(RulePackError, match="a local_rate needs max_percent"):
+        parse_pack(data, FILE)
+
+
+def test_a_cap_without_its_source_is_refused():
+    data = minimal()
+    _local(data, max_percent=Decimal("3"))
+    with pytest.raises(RulePackError, match="max_percent needs max_source"):
+        parse_pack(data, FILE)
+    data = minimal()
+    _local(data, max_percent=Decimal("3"), max_source="S1")
+    [tax] = [t for t in parse_pack(data, FILE).taxes if t.local_rate]
+    assert (tax.max_percent, tax.max_sources) == (Decimal("3"), ("https://example.org/rule",))
