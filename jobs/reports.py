@@ -343,6 +343,7 @@ def finish(
     report.last_http_status = statuses[-1] if statuses else report.last_http_status
     if sent is not None:
         report.status = "sent"
+        report.dry_run = bool(adapter is not None and adapter.dry_run)
         report.state_id = sent.state_id or report.state_id
         report.sent_at = now
         report.in_doubt = False
@@ -424,6 +425,7 @@ def mark_handled(report: ComplianceReport, user_id: int | None, note: str) -> No
     if not note:
         raise ValueError("Say how the report was handled (e.g. entered in Metrc by hand).")
     report.status = "sent"
+    report.dry_run = False
     report.in_doubt = False
     report.next_attempt_at = None
     report.sent_at = clock.now()

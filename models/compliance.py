@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -24,6 +25,15 @@ from models.stores import Store
 
 REPORT_KINDS = ("sale", "void", "return", "adjustment")
 REPORT_STATUSES = ("pending", "sent", "needs_attention", "dead")
+# How people read a report's status. A report only recorded in a dry run was never sent to the
+# state: it reads "Recorded (dry run)", never "Reported".
+SHOWN_STATUSES = {
+    "pending": "Waiting to send",
+    "sent": "Reported",
+    "recorded": "Recorded (dry run)",
+    "needs_attention": "Needs attention",
+    "dead": "Failed for good",
+}
 DIFFERENCE_KINDS = ("missing_at_state", "missing_here", "differs")
 
 
@@ -65,11 +75,18 @@ class ComplianceReport(db.Model):
     last_http_status: Mapped[int | None]
     # What the sender learnt before a try that a later check needs (e.g. a quantity before).
     progress: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Recorded by the dry run, never sent: "sent" then means only that nothing is owed.
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     store: Mapped[Store] = relationship()
     attempt_log: Mapped[list["ComplianceAttempt"]] = relationship(
         back_populates="report", order_by="ComplianceAttempt.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def shown_status(self) -> str:
+        """Return the status as people read it (a key of SHOWN_STATUSES)."""
+        return shown(self.status, self.dry_run)
 
     @property
     def label(self) -> str:
@@ -223,15 +240,21 @@ def enqueue_after_commit_report(report_id: int, func, job_id: str) -> None:
     enqueue_after_commit(func, report_id, job_id=job_id, queue_name="reports")
 
 
+def shown(status: str, dry_run: bool) -> str:
+    """Return how people read a report status: a dry run's "sent" is only "recorded"."""
+    return "recorded" if status == "sent" and dry_run else status
+
+
 def status_counts(store_id: int) -> dict[str, int]:
-    """Return how many reports of a store are in each status."""
+    """Return how many reports of a store are in each shown status (dry runs apart)."""
     rows = db.session.execute(
-        select(ComplianceReport.status, func.count())
+        select(ComplianceReport.status, ComplianceReport.dry_run, func.count())
         .where(ComplianceReport.store_id == store_id)
-        .group_by(ComplianceReport.status)
+        .group_by(ComplianceReport.status, ComplianceReport.dry_run)
     )
-    counts = dict.fromkeys(REPORT_STATUSES, 0)
-    counts.update({status: count for status, count in rows})
+    counts = dict.fromkeys(SHOWN_STATUSES, 0)
+    for status, dry_run, count in rows:
+        counts[shown(status, dry_run)] += count
     return counts
 
 
@@ -246,12 +269,20 @@ def oldest_pending(store_id: int) -> ComplianceReport | None:
 
 
 def sale_report_status(order_id: int) -> str | None:
-    """Return the status of a sale's report (for the register's receipt badge), or None."""
-    return db.session.scalar(
-        select(ComplianceReport.status).where(
-            ComplianceReport.order_id == order_id, ComplianceReport.kind == "sale"
+    """Return the shown status of a sale's report (for the register's receipt badge), or None."""
+    return sale_report_statuses([order_id]).get(order_id)
+
+
+def sale_report_statuses(order_ids: list[int]) -> dict[int, str]:
+    """Return {sale id: shown status of its report} for the sales that have one."""
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        select(ComplianceReport.order_id, ComplianceReport.status, ComplianceReport.dry_run).where(
+            ComplianceReport.order_id.in_(order_ids), ComplianceReport.kind == "sale"
         )
     )
+    return {order_id: shown(status, dry_run) for order_id, status, dry_run in rows}
 
 
 def license_for(store_id: int) -> ComplianceLicense | None:

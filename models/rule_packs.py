@@ -26,6 +26,13 @@ MEASURES = ("weight", "thc", "volume", "count")
 DISPLAYS = ("added", "included")
 ROUNDINGS = ("half_up", "up", "down", "half_even")
 PRODUCT_SETS = ("cannabis", "non_cannabis", "all")
+SYSTEMS = ("metrc", "biotrack")
+ADDRESS_KINDS = ("production", "sandbox")
+# A state system's API host: https only, a lowercase DNS name, no port, user or query; an optional
+# path (BioTrack's legacy serverjson.asp) without a trailing slash.
+_ADDRESS = re.compile(
+    r"^https://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?:/[A-Za-z0-9._-]+)*$"
+)
 # A measure reads one dimension of a cart line: mass in mg, liquid volume in microlitres, or units.
 MEASURE_DIMENSION = {"weight": "mass", "thc": "mass", "volume": "volume", "count": "count"}
 DEFAULT_PLACES = {"mg": 0, "g": 3, "oz": 4, "ml": 0, "fl_oz": 2, "units": 0}
@@ -162,6 +169,19 @@ class TaxRule:
     max_percent: Decimal | None
     exemptions: tuple[Exemption, ...]
     note: str = ""
+    # Where the law (or the state's published rates) says the local rate's cap comes from.
+    max_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StateAddress:
+    """A state system's API host that the state's stores may report to."""
+
+    system: str
+    kind: str
+    url: str
+    label: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +203,7 @@ class RulePack:
     limits: tuple[LimitRule, ...]
     taxes: tuple[TaxRule, ...]
     local_taxes: frozenset[str]
+    addresses: tuple[StateAddress, ...] = ()
 
     def base_class(self, name: str) -> str:
         """Follow `extends` to the class a derived or tag class belongs to."""
@@ -265,6 +286,7 @@ def parse_pack(data: Any, path: str, expected_state: str | None = None) -> RuleP
             "taxes",
             "notes",
             "jurisdiction",
+            "tracktrace",
         },
     )
     if top["schema_version"] != 1:
@@ -326,7 +348,46 @@ def parse_pack(data: Any, path: str, expected_state: str | None = None) -> RuleP
         limits=limits,
         taxes=taxes,
         local_taxes=frozenset(t.local_rate for t in taxes if t.local_rate),
+        addresses=_addresses(ctx, top.get("tracktrace")),
     )
+
+
+def _addresses(ctx: _PackContext, raw: Any) -> tuple[StateAddress, ...]:
+    """Read the state systems' known API hosts (the only ones a manager may pick)."""
+    w = ctx.w
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise w.fail("tracktrace", "expected a list of addresses")
+    addresses = []
+    for index, item in enumerate(raw):
+        where = f"tracktrace address #{index + 1}"
+        spec = _mapping(w, where, item)
+        _keys(w, where, spec, required={"system", "kind", "url", "source"}, optional={"label"})
+        if spec["system"] not in SYSTEMS:
+            raise w.fail(where, f"system must be one of {', '.join(SYSTEMS)}")
+        if spec["kind"] not in ADDRESS_KINDS:
+            raise w.fail(where, f"kind must be one of {', '.join(ADDRESS_KINDS)}")
+        url = spec["url"]
+        if not isinstance(url, str) or not _ADDRESS.match(url):
+            raise w.fail(
+                where,
+                f"url {url!r} must be https:// and a host name (no port, user, query or "
+                "trailing slash)",
+            )
+        system_name = {"metrc": "Metrc", "biotrack": "BioTrack"}[spec["system"]]
+        label = spec.get("label") or f"{system_name} {spec['kind']}"
+        addresses.append(
+            StateAddress(
+                system=spec["system"],
+                kind=spec["kind"],
+                url=url,
+                label=_text(w, where, "label", label),
+                sources=ctx.urls(where, spec["source"]),
+            )
+        )
+    _unique(w, "tracktrace address", [a.url for a in addresses])
+    return tuple(addresses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -657,6 +718,7 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
             "rate_schedule",
             "local_rate",
             "max_percent",
+            "max_source",
             "exempt",
             "note",
         },
@@ -683,10 +745,15 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
     if local is not None and (not isinstance(local, str) or not _ID.match(local)):
         raise w.fail(where, "local_rate must name a store setting (lower_snake_case)")
     max_percent = spec.get("max_percent")
+    if local is not None and max_percent is None:
+        raise w.fail(where, "a local_rate needs max_percent: the cap the state's law sets")
     if max_percent is not None:
         if local is None:
             raise w.fail(where, "max_percent only applies to a local_rate")
         max_percent = _percent(w, where, max_percent)
+        if "max_source" not in spec:
+            raise w.fail(where, "max_percent needs max_source: where the cap comes from")
+    max_sources = ctx.urls(where, spec["max_source"]) if "max_source" in spec else ()
     schedule = _schedule(w, where, spec["rate_schedule"]) if has_schedule else ()
     if display == "included" and any(p.by_product for p in schedule):
         raise w.fail(where, "an included tax must have a flat rate")
@@ -726,6 +793,7 @@ def _tax(ctx: _PackContext, classes: dict[str, CustomerClass], index: int, raw: 
         max_percent=max_percent,
         exemptions=tuple(exemptions),
         note=str(spec.get("note") or ""),
+        max_sources=max_sources,
     )
 
 

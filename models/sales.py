@@ -50,6 +50,7 @@ COMPLETABLE = (("register", "open"), ("web", "ready"))
 REPORT_BADGES = {
     "pending": ("queued", "Queued for the state"),
     "sent": ("reported", "Reported to the state"),
+    "recorded": ("recorded", "Recorded (dry run)"),
     "needs_attention": ("attention", "Needs attention"),
     "dead": ("attention", "Needs attention"),
 }
@@ -1319,7 +1320,7 @@ def sales_on(store: Store, day: date, limit: int = 100) -> list[Order]:
 
 
 def report_badge(order: Order) -> ReportBadge | None:
-    """Return the state-report status of a completed sale (queued, reported, needs attention)."""
+    """Return the state-report status of a completed sale (queued, reported or recorded, ...)."""
     from models.compliance import sale_report_status
 
     status = sale_report_status(order.id)

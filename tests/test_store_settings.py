@@ -159,6 +159,35 @@ def test_local_taxes_are_exact_and_capped_by_the_state(manager_client, store):
     assert bad.status_code == 422 and "as a number" in bad.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("state", "field", "too_high", "message"),
+    [
+        ("NM", "gross_receipts", "25", "at most 10%"),
+        ("CO", "local_sales", "12.5", "at most 9%"),
+        ("MA", "local_option", "3.001", "at most 3%"),
+    ],
+)
+def test_a_local_rate_above_the_states_cap_is_refused_naming_the_cap(
+    client, make_store, make_user, login_as, state, field, too_high, message
+):
+    store = make_store(state=state, rule_pack=state)
+    login_as(client, make_user(store, role="manager"))
+    response = client.post("/manage/settings/taxes", data={field: too_high})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert fresh(store).local_tax_rates_bp == {}
+    assert changes(store) == []
+
+
+def test_a_saved_rate_above_the_cap_is_flagged_where_it_can_be_fixed(
+    client, make_store, make_user, login_as
+):
+    store = make_store(state="NM", rule_pack="NM", local_tax_rates_bp={"gross_receipts": "2500"})
+    login_as(client, make_user(store, role="manager"))
+    page = client.get("/manage/settings").get_data(as_text=True)
+    assert "The saved rate is above the 10% the state allows" in page
+
+
 def test_reporting_needs_credentials_to_go_live(manager_client, store):
     response = manager_client.post(
         "/manage/settings/reporting", data={"system": "metrc", "mode": "live", "api": "v3"}
@@ -170,13 +199,15 @@ def test_reporting_needs_credentials_to_go_live(manager_client, store):
 
 
 def test_reporting_saves_encrypted_keys_and_blank_keeps_them(manager_client, store):
-    data = {"system": "metrc", "mode": "live", "base_url": "http://127.0.0.1:9/", "api": "v3",
-            "license_number": "402R-00042", "vendor_key": "vk-1", "user_key": "uk-1"}  # fmt: skip
+    data = {"system": "metrc", "mode": "live", "base_url": "https://sandbox-api-co.metrc.com",
+            "api": "v3", "license_number": "402R-00042", "vendor_key": "vk-1",
+            "user_key": "uk-1"}  # fmt: skip
     assert manager_client.post("/manage/settings/reporting", data=data).status_code == 303
     saved = fresh(store)
     assert saved.tracktrace_credentials() == {"vendor_key": "vk-1", "user_key": "uk-1"}
     assert b"vk-1" not in saved.tracktrace_credentials_enc
-    assert (saved.tracktrace_dry_run, saved.tracktrace_base_url) == (False, "http://127.0.0.1:9")
+    assert saved.tracktrace_dry_run is False
+    assert saved.tracktrace_base_url == "https://sandbox-api-co.metrc.com"
     assert saved.tracktrace_license == "402R-00042"
     data.update(vendor_key="", user_key="uk-2")
     assert manager_client.post("/manage/settings/reporting", data=data).status_code == 303

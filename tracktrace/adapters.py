@@ -3,32 +3,12 @@
 from collections.abc import Callable
 
 from models.stores import Store
+from tracktrace.addresses import effective_url
 from tracktrace.base import Adapter, Unauthorized
 from tracktrace.biotrack import BioTrackLegacyAdapter, BioTrackV3Adapter
 from tracktrace.dryrun import DryRunAdapter
 from tracktrace.metrc import MetrcAdapter
 from tracktrace.settings import setting
-
-# Legacy BioTrack endpoints by state (reference §2.1); New Mexico uses the V3 REST API.
-BIOTRACK_LEGACY_URLS = {
-    "AR": "https://arstems.arkansas.gov/serverjson.asp",
-    "CT": "https://trace.ct.biotr.ac/serverjson.asp",
-    "HI": "https://hicsts.hawaii.gov/serverjson.asp",
-    "IL": "https://mcmonitoring.agr.illinois.gov/serverjson.asp",
-    "ND": "https://mminventory.health.nd.gov/serverjson.asp",
-    "PR": "https://cannabispr.biotrackthc.net/serverjson.asp",
-    "DE": "https://delaware.biotrackthc.net/serverjson.asp",
-}
-BIOTRACK_V3_URL = "https://v3.api.nm.trace.biotrackthc.net"
-
-
-def default_base_url(store: Store) -> str:
-    """Return the state's production URL for a store's system."""
-    if store.tracktrace_system == "metrc":
-        return f"https://api-{store.state.lower()}.metrc.com"
-    if uses_biotrack_v3(store, {}):
-        return BIOTRACK_V3_URL
-    return BIOTRACK_LEGACY_URLS.get(store.state, "")
 
 
 def uses_biotrack_v3(store: Store, credentials: dict) -> bool:
@@ -47,14 +27,21 @@ def adapter_for(store: Store, *, pace: Callable[[], None] | None = None) -> Adap
     """Return the adapter a store reports through (the dry run for dry-run stores)."""
     credentials = store.tracktrace_credentials()
     license_number = store.tracktrace_license or store.license_number
-    base_url = store.tracktrace_base_url or default_base_url(store)
+    base_url = effective_url(store)
     if not store.tracktrace_dry_run and not credentials:
         raise Unauthorized(
             f"{store.name} has no {store.tracktrace_label} credentials. Reporting for this "
             "license is paused: enter them in the back office's Settings (or with `flask "
             "tracktrace configure`), then resume it."
         )
+    if not store.tracktrace_dry_run and not base_url:
+        raise Unauthorized(
+            f"{store.name} has no {store.tracktrace_label} address: the state's rules list none "
+            "for it. Reporting for this license is paused until the server's operator sets one "
+            "with `flask tracktrace configure`."
+        )
     common = {
+        # A dry run only plans paths; nothing is sent, so an empty address is harmless there.
         "base_url": base_url or "https://invalid.example",
         "license_number": license_number,
         "zone": store.zone,

@@ -71,6 +71,10 @@ class Unauthorized(StateError):
     """The state refused our credentials or permissions (401/403): pause the license."""
 
 
+class Misdirected(Unauthorized):
+    """The address answered with a redirect: never followed; pause until a person checks it."""
+
+
 class TryLater(StateError):
     """The state is busy, down or slow (429, 5xx, timeout, dropped connection)."""
 

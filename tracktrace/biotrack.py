@@ -27,7 +27,13 @@ from tracktrace.base import (
     TryLater,
     Unauthorized,
 )
-from tracktrace.http import DEFAULT_TIMEOUT, Call, HttpClient, retry_after_seconds
+from tracktrace.http import (
+    DEFAULT_TIMEOUT,
+    Call,
+    HttpClient,
+    retry_after_seconds,
+    words_for_people,
+)
 from tracktrace.metrc import cents, dollars, quantity, state_quantity_to_ours
 
 # OpenTHC caches V3 sessions for an hour although they last about a week.
@@ -37,6 +43,9 @@ LEAKED_HEADER = re.compile(r"^\s*Content-Type:[^\n]*\n", re.IGNORECASE)
 
 _sessions: dict[tuple, tuple[str, float]] = {}
 _sessions_lock = threading.Lock()
+
+
+NOT_BIOTRACKS = "an answer that is not BioTrack's error text (not shown)"
 
 
 def cached_session(key: tuple) -> str | None:
@@ -119,9 +128,13 @@ class BioTrackV3Adapter(Adapter):
         exchange.outcome = "error"
         status = response.status_code
         try:
-            message = response.json(parse_float=Decimal).get("Error") or response.text
+            answer = response.json(parse_float=Decimal)
         except ValueError:
-            message = response.text.strip() or f"HTTP {status}"
+            answer = None
+        error = answer.get("Error") if isinstance(answer, dict) else None
+        message = words_for_people(str(error) if error else response.text) or (
+            f"HTTP {status}" if not response.text.strip() else NOT_BIOTRACKS
+        )
         if status in (401, 403):
             text = (
                 f"BioTrack refused the credentials for license {self.license_number} "
@@ -373,14 +386,20 @@ class BioTrackLegacyAdapter(Adapter):
             text = f"BioTrack answered something that is not JSON (HTTP {response.status_code})."
             exchange.message = text
             raise TryLater(text, http_status=response.status_code, may_have_landed=True) from exc
+        if not isinstance(answer, dict):
+            exchange.outcome = "error"
+            text = f"BioTrack answered something else than a reply (HTTP {response.status_code})."
+            exchange.message = text
+            raise TryLater(text, http_status=response.status_code, may_have_landed=True)
         if str(answer.get("success")) == "1":
             exchange.outcome = "ok"
             return answer
         exchange.outcome = "error"
-        error = str(answer.get("error", "no error text"))
+        said = str(answer.get("error", "no error text"))
         code = answer.get("errorcode")
+        error = words_for_people(said) or NOT_BIOTRACKS
         exchange.message = error
-        if SESSION_EXPIRED.search(error):
+        if SESSION_EXPIRED.search(said):
             raise SessionExpired(error)
         if action == "login":
             text = (

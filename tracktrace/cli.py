@@ -9,7 +9,9 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
+from models.rule_packs import load_pack
 from models.stores import Store
+from tracktrace.addresses import OPERATOR_URL, is_known
 from tracktrace.setup import configure
 
 tracktrace_cli = AppGroup("tracktrace", help="Report to the state's track-and-trace systems.")
@@ -132,6 +134,9 @@ def configure_command(license_number, system, url, vendor_key, user_key, usernam
                       ubi, api) -> None:  # fmt: skip
     """Point a store at production, a state sandbox or the emulator (credentials are encrypted)."""
     store = find_store(license_number)
+    url = url.strip().rstrip("/")
+    if url and not OPERATOR_URL.match(url):
+        raise click.UsageError("Give --url as an http:// or https:// address (no user or query).")
     if system == "dryrun":
         store.tracktrace_dry_run = True
         db.session.commit()
@@ -151,6 +156,12 @@ def configure_command(license_number, system, url, vendor_key, user_key, usernam
     db.session.commit()
     # The credentials themselves are never echoed or logged.
     click.echo(f"{store.code}: reports go to {store.tracktrace_label} at {url or 'the default'}.")
+    if url and not is_known(store, url):
+        state = load_pack(store.rule_pack).name
+        click.echo(
+            f"Note: {url} is not one of {state}'s known {store.tracktrace_label} addresses; "
+            "the back office shows it as set by the operator."
+        )
 
 
 @tracktrace_cli.command("cron")

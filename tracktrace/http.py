@@ -19,12 +19,15 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from models.base import utcnow
-from tracktrace.base import Exchange, TryLater
+from tracktrace.base import Exchange, Misdirected, TryLater
 
 log = logging.getLogger("pistil.tracktrace")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 KEPT_BODY_CHARS = 4000
+# The longest error text of a state's that a message quotes.
+QUOTED_CHARS = 300
+_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
 # Personal numbers and secrets that may appear in a body; masked before a body is kept.
 PERSONAL_FIELDS = re.compile(
     r'("(?:PatientLicenseNumber|CaregiverLicenseNumber|PatientCardKey|CardID|CardKey|card_id|'
@@ -79,6 +82,20 @@ def mask_personal(text: str | None) -> str | None:
     if text is None:
         return None
     return PERSONAL_FIELDS.sub(lambda m: f'{m.group(1)}"•••{m.group(2)[-4:]}"', text)
+
+
+def words_for_people(text: str | None) -> str | None:
+    """Return an answer's text if it reads as a state's short error words; None for a page.
+
+    A web page, binary noise or a long document is never quoted back to people: only a short
+    line of plain words (Metrc's plain-text 401, say) is.
+    """
+    if not text:
+        return None
+    flat = " ".join(text.split())
+    if not flat or _MARKUP.search(flat) or not flat.isprintable():
+        return None
+    return flat if len(flat) <= QUOTED_CHARS else flat[: QUOTED_CHARS - 1] + "…"
 
 
 def retry_after_seconds(value: str | None) -> int | None:
@@ -166,6 +183,8 @@ class HttpClient:
             raise self._failed(exchange, started, message, landed=True) from exc
         exchange.duration_ms = int((time.monotonic() - started) * 1000)
         exchange.http_status = response.status_code
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise self._redirected(exchange, response)
         exchange.response_body = mask_personal(response.text[:KEPT_BODY_CHARS])
         log.info(
             "%s %s %s -> %s in %d ms",
@@ -176,6 +195,19 @@ class HttpClient:
             exchange.duration_ms,
         )
         return response
+
+    def _redirected(self, exchange: Exchange, response: requests.Response) -> Misdirected:
+        """Refuse a redirect: the store's keys go to the address set, never to where it points."""
+        host = urlsplit(self.base_url).netloc
+        exchange.outcome = "error"
+        exchange.message = (
+            f"{self.label} at {host} answered with a redirect (HTTP {response.status_code}) "
+            "instead of an answer. Redirects are not followed, so nothing was sent elsewhere. "
+            "Reporting for this license is paused: check the address in the store's settings, "
+            "then resume it."
+        )
+        log.warning("%s %s %s: redirect not followed", self.label, exchange.method, exchange.url)
+        return Misdirected(exchange.message, http_status=response.status_code)
 
     def _timeout_message(self) -> str:
         return (

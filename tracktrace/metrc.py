@@ -18,7 +18,13 @@ from tracktrace.base import (
     TryLater,
     Unauthorized,
 )
-from tracktrace.http import DEFAULT_TIMEOUT, Call, HttpClient, retry_after_seconds
+from tracktrace.http import (
+    DEFAULT_TIMEOUT,
+    Call,
+    HttpClient,
+    retry_after_seconds,
+    words_for_people,
+)
 
 CUSTOMER_TYPES = {"consumer": "Consumer", "patient": "Patient", "caregiver": "Caregiver"}
 UNITS = {"each": "Each", "grams": "Grams"}
@@ -60,12 +66,17 @@ def local_sales_time(utc_iso: str, zone: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
 
 
+NOT_METRCS = "an answer that is not Metrc's error text (not shown)"
+
+
 def error_message(status: int, text: str) -> str:
     """Return Metrc's error text from any of its shapes (row list, Message, strings, plain)."""
+    if not text.strip():
+        return f"HTTP {status} with an empty body"
     try:
         body = json.loads(text)
     except ValueError:
-        return text.strip() or f"HTTP {status} with an empty body"
+        return words_for_people(text) or NOT_METRCS
     parts: list[str] = []
 
     def collect(item):
@@ -84,7 +95,7 @@ def error_message(status: int, text: str) -> str:
                     collect(item[key])
 
     collect(body)
-    return "; ".join(parts) if parts else text.strip()
+    return words_for_people("; ".join(parts) if parts else text) or NOT_METRCS
 
 
 class MetrcAdapter(Adapter):

@@ -15,7 +15,7 @@ from jobs.lanes import clock
 from jobs.reconcile import reconcile, resend_item, resolve_item
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
 from models.compliance import (
-    REPORT_STATUSES,
+    SHOWN_STATUSES,
     ComplianceReport,
     ReconciliationItem,
     ReconciliationRun,
@@ -27,12 +27,7 @@ from models.stores import Store
 from tracktrace.settings import setting
 from tracktrace.setup import check_connection
 
-STATUS_LABELS = {
-    "pending": "Waiting to send",
-    "sent": "Reported",
-    "needs_attention": "Needs attention",
-    "dead": "Failed for good",
-}
+STATUS_LABELS = SHOWN_STATUSES
 
 
 def deadline_warning(store: Store) -> str | None:
@@ -69,7 +64,11 @@ def compliance():
     store = current_store()
     wanted = request.args.get("status")
     query = select(ComplianceReport).where(ComplianceReport.store_id == store.id)
-    if wanted in REPORT_STATUSES:
+    if wanted == "recorded":
+        query = query.where(ComplianceReport.status == "sent", ComplianceReport.dry_run.is_(True))
+    elif wanted == "sent":
+        query = query.where(ComplianceReport.status == "sent", ComplianceReport.dry_run.is_(False))
+    elif wanted in SHOWN_STATUSES:
         query = query.where(ComplianceReport.status == wanted)
     reports = db.session.scalars(query.order_by(ComplianceReport.id.desc()).limit(100)).all()
     return render(

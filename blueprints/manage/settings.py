@@ -1,6 +1,6 @@
 """Store settings: details and hours, register discounts, online ordering, taxes, reporting."""
 
-from flask import flash, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 
 from blueprints.access import current_store, staff_required
@@ -28,8 +28,15 @@ from models.pickup import (
 from models.purchase_limits import pack_for
 from models.store_hours import hours_setting, week_of
 from models.stores import Store
-from tracktrace.adapters import default_base_url
-from tracktrace.setup import BIOTRACK_KEYS, METRC_KEYS, check_connection, configure
+from tracktrace.addresses import choices, effective_url, refusal
+from tracktrace.setup import (
+    BIOTRACK_KEYS,
+    METRC_KEYS,
+    check_connection,
+    configure,
+    credentials_after,
+    moves,
+)
 
 
 def _local_taxes(store: Store) -> dict[str, str]:
@@ -98,21 +105,35 @@ def _online_form(store: Store, formdata=None) -> OnlineSettingsForm:
 def _tax_form(store: Store, formdata=None):
     rates = store.local_tax_rates()
     initial = {name: format(rates[name] / 100, "f") for name in rates}
-    return tax_form(_local_taxes(store))(formdata=formdata, data=initial)
+    form = tax_form(_local_taxes(store))(formdata=formdata, data=initial)
+    if formdata is None:
+        # A rate saved before the state's cap was known: say so where it can be corrected.
+        for name, cap in _tax_caps(store).items():
+            if name in rates and name in form and cap is not None and rates[name] > cap * 100:
+                form[name].errors = [
+                    f"The saved rate is above the {cap}% the state allows: correct it, or "
+                    "sales cannot be taxed."
+                ]
+    return form
 
 
 def _reporting_form(store: Store, formdata=None) -> ReportingForm:
     saved = store.tracktrace_credentials()
-    return ReportingForm(
+    form = ReportingForm(
         formdata=formdata,
         system=store.tracktrace_system,
         mode="dryrun" if store.tracktrace_dry_run else "live",
-        base_url=store.tracktrace_base_url,
+        base_url=effective_url(store),
         license_number=store.tracktrace_license or store.license_number,
         ubi=saved.get("ubi", ""),
         username=saved.get("username", ""),
         api=saved.get("api", "v3"),
     )
+    form.base_url.choices = {
+        label: [(choice.url, choice.label) for choice in options]
+        for label, options in choices(store).items()
+    }
+    return form
 
 
 def _page(status: int = 200, check=None, **forms):
@@ -132,8 +153,9 @@ def _page(status: int = 200, check=None, **forms):
         weekdays=WEEKDAYS,
         day_names=DAY_NAMES,
         local_taxes=_local_taxes(store),
+        tax_caps=_tax_caps(store),
         saved_secrets={key for key, value in saved.items() if value},
-        default_url=default_base_url(store),
+        current_url=effective_url(store),
         check=check,
         **forms,
     )
@@ -277,29 +299,43 @@ def settings_taxes():
 def settings_reporting():
     """Save where and how the store reports; secrets left blank keep their saved values."""
     store = current_store()
-    form = ReportingForm()
+    form = _reporting_form(store, request.form)
     if not form.validate():
         return _page(form_error_status(), reporting_form=form)
     system = form.system.data
-    saved = store.tracktrace_credentials() if system == store.tracktrace_system else {}
-    entered = {
-        key: (form[key].data or "").strip()
-        for key in (METRC_KEYS if system == "metrc" else (*BIOTRACK_KEYS, "api"))
-    }
-    credentials = {**saved, **{key: value for key, value in entered.items() if value}}
+    url = (form.base_url.data or "").strip().rstrip("/")
+    problem = refusal(store, system, url)
+    if problem:
+        form.base_url.errors = [problem]
+        return _page(form_error_status(), reporting_form=form)
+    keys = METRC_KEYS if system == "metrc" else (*BIOTRACK_KEYS, "api")
+    entered = {key: (form[key].data or "").strip() for key in keys}
+    entered = {key: value for key, value in entered.items() if value}
+    credentials = credentials_after(store, system, url, entered)
     live = form.mode.data == "live"
-    missing = [form[key].label.text for key in entered if key != "api" and not credentials.get(key)]
+    missing = [form[key].label.text for key in keys if key != "api" and not credentials.get(key)]
     if live and missing:
         form.mode.errors = [f"Going live needs: {', '.join(missing)}."]
         return _page(form_error_status(), reporting_form=form)
+    if live and not effective_url(store, system, url):
+        form.base_url.errors = [
+            f"{store.state}'s rules list no address for this system; ask the server's operator."
+        ]
+        return _page(form_error_status(), reporting_form=form)
+    cleared = bool(missing) and moves(store, system, url) and bool(store.tracktrace_credentials())
     changed = configure(
         store,
         system=system,
-        url=form.base_url.data,
+        url=url,
         license_number=(form.license_number.data or "").strip(),
-        credentials=credentials,
+        credentials=entered,
         dry_run=not live,
     )
+    if cleared:
+        flash(
+            "The address changed, so the saved keys were cleared: enter them again for the new "
+            "address before going live."
+        )
     return _saved("State reporting", changed, "reporting")
 
 

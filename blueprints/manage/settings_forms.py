@@ -205,7 +205,8 @@ class ReportingForm(FlaskForm):
         ],
         default="dryrun",
     )
-    base_url = StringField("API address", validators=[Optional(), Length(max=200)])
+    # Picked from the state's known hosts (tracktrace.addresses); the view sets the choices.
+    base_url = SelectField("API address", choices=[], validate_choice=False)
     license_number = StringField("State license number", validators=[Optional(), Length(max=40)])
     # Secrets are write-only: the page never shows them, and a blank field keeps the saved one.
     vendor_key = PasswordField("Metrc integrator (vendor) key", validators=[Length(max=200)])
@@ -220,9 +221,3 @@ class ReportingForm(FlaskForm):
             SelectChoice("legacy", "Legacy serverjson.asp"),
         ],
     )
-
-    def validate_base_url(self, field):
-        text = (field.data or "").strip()
-        if text and not re.match(r"^https?://[^\s/]+", text):
-            raise ValidationError("Give the address starting with https://, or leave it empty.")
-        field.data = text.rstrip("/")

@@ -32,6 +32,7 @@ from blueprints.register.forms import (
 )
 from extensions import db
 from models.catalog import Product
+from models.compliance import SHOWN_STATUSES, sale_report_statuses
 from models.orders import Order, OrderLine
 from models.returns import (
     SaleReturn,
@@ -607,6 +608,8 @@ def sales():
         refunded=refunded_by_order([order.id for order in orders]),
         return_status=return_status,
         returns=returns_on(store, today),
+        report_statuses=sale_report_statuses([order.id for order in orders]),
+        report_labels=SHOWN_STATUSES,
         number=number,
         not_found=bool(number),
     )

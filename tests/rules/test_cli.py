@@ -253,6 +253,8 @@ def test_taxes_quote_store_and_product_flags(runner):
         ("flower:3.5g:price=1.005", [], "whole cents"),
         ("flower:3.5g:price=1.00", ["--local", "city=100"], "unknown local tax"),
         ("flower:3.5g:price=1.00", ["--local", "gross_receipts"], "NAME=BASIS_POINTS"),
+        # New Mexico's law caps the location's gross receipts rate (25% was once accepted).
+        ("flower:3.5g:price=1.00", ["--local", "gross_receipts=2500"], "above the 10% allowed"),
     ],
 )
 def test_taxes_quote_bad_input_exits_2(runner, line, extra, message):

@@ -256,3 +256,84 @@ def test_yaml_numbers_become_decimals(tmp_path: Path):
     sales = next(t for t in pack.taxes if t.id == "ca_state_sales")
     assert sales.schedule[0].percent == Decimal("7.25")
     assert isinstance(sales.schedule[0].percent, Decimal)
+
+
+def _address(url: str, **extra) -> dict:
+    return {"system": "metrc", "kind": "production", "url": url, "source": "S1", **extra}
+
+
+def test_known_state_system_hosts_are_read_with_their_sources():
+    data = minimal()
+    data["tracktrace"] = [
+        _address("https://api-zz.metrc.com"),
+        _address("https://legacy.zz.example/serverjson.asp", system="biotrack", label="Legacy"),
+    ]
+    pack = parse_pack(data, FILE)
+    assert [(a.system, a.url, a.label) for a in pack.addresses] == [
+        ("metrc", "https://api-zz.metrc.com", "Metrc production"),
+        ("biotrack", "https://legacy.zz.example/serverjson.asp", "Legacy"),
+    ]
+    assert pack.addresses[0].sources == ("https://example.org/rule",)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api-zz.metrc.com",
+        "https://api-zz.metrc.com/",
+        "https://api-zz.metrc.com:8443",
+        "https://user@api-zz.metrc.com",
+        "https://api-zz.metrc.com?x=1",
+        "https://127.0.0.1",
+        "https://localhost",
+        "https://API-ZZ.metrc.com",
+    ],
+)
+def test_a_known_host_is_https_and_a_plain_host_name(url):
+    data = minimal()
+    data["tracktrace"] = [_address(url)]
+    with pytest.raises(RulePackError, match="must be https:// and a host name"):
+        parse_pack(data, FILE)
+
+
+def test_every_shipped_known_host_is_https_with_a_source():
+    for state in STATES:
+        for address in load_pack(state).addresses:
+            assert address.url.startswith("https://") and address.sources
+    assert [a.url for a in load_pack("CO").addresses] == [
+        "https://api-co.metrc.com",
+        "https://sandbox-api-co.metrc.com",
+    ]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_local_tax_states_its_cap_with_a_source(state):
+    for tax in load_pack(state).taxes:
+        if tax.local_rate:
+            assert tax.max_percent is not None and 0 < tax.max_percent < 100, tax.id
+            assert tax.max_sources and all(u.startswith("https://") for u in tax.max_sources)
+
+
+def _local(data: dict, **fields) -> dict:
+    tax = {"id": "zz_local", "name": "Local", "source": "S1", "confidence": "M",
+           "local_rate": "city", **fields}  # fmt: skip
+    data["taxes"].append(tax)
+    return tax
+
+
+def test_a_local_tax_without_a_cap_is_refused():
+    data = minimal()
+    _local(data)
+    with pytest.raises(RulePackError, match="a local_rate needs max_percent"):
+        parse_pack(data, FILE)
+
+
+def test_a_cap_without_its_source_is_refused():
+    data = minimal()
+    _local(data, max_percent=Decimal("3"))
+    with pytest.raises(RulePackError, match="max_percent needs max_source"):
+        parse_pack(data, FILE)
+    data = minimal()
+    _local(data, max_percent=Decimal("3"), max_source="S1")
+    [tax] = [t for t in parse_pack(data, FILE).taxes if t.local_rate]
+    assert (tax.max_percent, tax.max_sources) == (Decimal("3"), ("https://example.org/rule",))

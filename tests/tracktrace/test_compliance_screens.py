@@ -179,7 +179,7 @@ def test_cli_configure_test_status_retry_reconcile_relay(app, store, emulator):
 
     report_id = failed_sale(store, emulator, n=5)
     result = runner.invoke(tracktrace_cli, ["status"])
-    assert "running; pending 0, sent 0, needs_attention 1, dead 0" in result.output
+    assert "running; pending 0, sent 0, recorded 0, needs_attention 1, dead 0" in result.output
     emulator.world.add_package(store.license_number, metrc_tag(5), 5, "Each")
     result = runner.invoke(tracktrace_cli, ["retry", str(report_id)])
     assert result.output.startswith(f"Report #{report_id}: sent.")
