@@ -25,6 +25,7 @@ from models.purchase_limits import (
     purchase_history,
     sold_line,
 )
+from models.quantities import amount, grams
 from models.stores import Store
 from models.taxes import PricedLine, quote
 
@@ -160,10 +161,7 @@ def item_count(cart: Cart | None) -> int:
 
 
 def _amount(product: Product, quantity: int) -> str:
-    if product.sold_by == "weight":
-        grams = f"{Decimal(quantity) / 1000:.3f}".rstrip("0").rstrip(".")
-        return f"{grams} g"
-    return str(quantity)
+    return grams(quantity) if product.sold_by == "weight" else amount(quantity, "each")
 
 
 def line_price_cents(product: Product, quantity: int) -> int:

@@ -28,6 +28,7 @@ from models.id_scan import looks_like_aamva
 from models.inventory import Package, Reservation, StockMovement
 from models.orders import TENDER_KINDS, Order, OrderLine, Tender
 from models.purchase_limits import CartCheck, check_cart
+from models.quantities import amount, grams
 from models.stores import Store
 from models.users import User
 
@@ -210,10 +211,6 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
-def _grams_label(mg: int) -> str:
-    return f"{Decimal(mg) / 1000:.3f}".rstrip("0").rstrip(".") + " g"
-
-
 def _money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)
@@ -221,7 +218,7 @@ def _money(cents: int) -> str:
 
 
 def _amount_label(package: Package, quantity: int) -> str:
-    return _grams_label(quantity) if package.unit == "grams" else f"{quantity}"
+    return grams(quantity) if package.unit == "grams" else amount(quantity, "each")
 
 
 # Stock -----------------------------------------------------------------------------------------
@@ -1221,5 +1218,5 @@ def discount_text(kind: str | None, value: int | None) -> str:
     if not kind or not value:
         return ""
     if kind == "percent":
-        return f"{(Decimal(value) / 100).normalize():f}"
+        return amount(Decimal(value) / 100, "percent", places=2, grouping=False)
     return f"{value // 100}.{value % 100:02d}"
