@@ -184,9 +184,12 @@ def private_fields(store: Store, report: ComplianceReport) -> dict:
     customer = db.session.get(Customer, payload["customer_id"])
     if customer is None:
         return {}
-    if payload["customer_type"] == "caregiver" and customer.caregiver_for is not None:
+    if payload["customer_type"] == "caregiver":
+        # The patient the sale was for, as fixed on the order; older sales name none.
+        patient_id = payload.get("patient_id") or customer.caregiver_for_id
+        patient = db.session.get(Customer, patient_id) if patient_id else None
         return {
-            "patient_license": customer.caregiver_for.medical_card_number,
+            "patient_license": patient.medical_card_number if patient is not None else None,
             "caregiver_license": customer.medical_card_number,
         }
     return {"patient_license": customer.medical_card_number}

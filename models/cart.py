@@ -19,6 +19,7 @@ from models.menu import availability
 from models.orders import Order
 from models.purchase_limits import (
     CartCheck,
+    buyer_refusals,
     cart_line,
     pack_for,
     profile_for,
@@ -232,6 +233,7 @@ def check_items(
         profile = CustomerProfile(classes=frozenset({customer_class}))
         history = ()
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
+    verdict = buyer_refusals(verdict, customer, customer_class)
     priced = [PricedLine(line, price) for line, (_, _, price) in zip(lines, items, strict=True)]
     taxes = quote(pack, priced, store.business_date(at), (customer_class,), store.local_tax_rates())
     return CartCheck(verdict, taxes)

@@ -23,7 +23,7 @@ from models import audit
 from models.base import utcnow
 from models.cash_drawer import CashDrawer, DrawerError, share_lock, take_out
 from models.catalog import Product
-from models.customers import Customer
+from models.customers import Customer, patient_id_for
 from models.id_scan import looks_like_aamva
 from models.inventory import Package, Reservation, StockMovement
 from models.orders import TENDER_KINDS, Order, OrderLine, Tender
@@ -592,6 +592,9 @@ def recompute(order: Order, at: datetime | None = None) -> SaleState:
         line.sale_discount_cents = share
         line.line_total_cents = rest - share
     items = [(products[line.product_id], line.quantity, line.line_total_cents) for line in lines]
+    if order.status not in ("completed", "voided"):
+        # Fixed when the sale completes: the patient the limits were counted for.
+        order.patient_id = patient_id_for(order.customer, order.customer_class)
     check = check_cart(order.store, items, order.customer_class, order.customer, at)
     order.subtotal_cents = sum(gross)
     order.discount_cents = sum(own) + sale_discount
