@@ -24,6 +24,7 @@ from models.compliance import (
     ComplianceReport,
 )
 from models.customers import Customer
+from models.orders import Order
 from models.stores import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import Adapter, Exchange, Rejected, Sent, StateError, TryLater, Unauthorized
@@ -185,8 +186,10 @@ def private_fields(store: Store, report: ComplianceReport) -> dict:
     if customer is None:
         return {}
     if payload["customer_type"] == "caregiver":
-        # The patient the sale was for, as fixed on the order; older sales name none.
-        patient_id = payload.get("patient_id") or customer.caregiver_for_id
+        # The patient the sale was for, as fixed on the order (reports queued before the order
+        # kept it carry no patient_id; the migration gave their orders one).
+        order = db.session.get(Order, report.order_id) if report.order_id else None
+        patient_id = payload.get("patient_id") or (order.patient_id if order else None)
         patient = db.session.get(Customer, patient_id) if patient_id else None
         return {
             "patient_license": patient.medical_card_number if patient is not None else None,

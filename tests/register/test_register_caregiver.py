@@ -166,10 +166,11 @@ def test_the_sale_keeps_the_patient_it_was_for_when_the_caregivers_link_changes(
     assert sold.patient_id == family.patient.id
     report = db.session.query(ComplianceReport).filter_by(order_id=order.id, kind="sale").one()
     assert report.payload["customer_type"] == "caregiver"
-    assert private_fields(medical_store, report) == {
-        "patient_license": PATIENT_CARD,
-        "caregiver_license": CAREGIVER_CARD,
-    }
+    named = {"patient_license": PATIENT_CARD, "caregiver_license": CAREGIVER_CARD}
+    assert private_fields(medical_store, report) == named
+    # A report queued before sales kept their patient reads it from the order.
+    report.payload = {k: v for k, v in report.payload.items() if k != "patient_id"}
+    assert private_fields(medical_store, report) == named
     receipt = htmx_client.get(f"/register/sale/{order.id}/receipt").get_data(as_text=True)
     assert "Tomás Herrera" in receipt and "Ana Ortiz" not in receipt
 
