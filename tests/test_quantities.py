@@ -1,6 +1,6 @@
 """One way to write quantities: plain decimals with the units people use, never an exponent."""
 
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
@@ -29,12 +29,14 @@ def test_no_amount_ever_has_an_exponent_and_it_reads_back_within_its_places(valu
     step = Decimal(1).scaleb(-places)
     back = read_back(text)
     assert not (text.startswith("-") and back == 0)
-    if rounding == NEAREST:
-        assert abs(back - value) <= step / 2
-    elif rounding == UP:
-        assert Decimal(0) <= back - value < step
-    else:
-        assert Decimal(0) <= value - back < step
+    # Exact differences: the default 28 digits would round -5E-31 + 0.01 up to 0.01.
+    with localcontext(Context(prec=100)):
+        if rounding == NEAREST:
+            assert abs(back - value) <= step / 2
+        elif rounding == UP:
+            assert Decimal(0) <= back - value < step
+        else:
+            assert Decimal(0) <= value - back < step
     if UNITS[unit].fixed:
         assert len(text.partition(".")[2]) == places
     else:
@@ -47,6 +49,12 @@ def test_grams_of_product_are_exact_to_the_milligram(milligrams):
     text = grams(milligrams)
     assert text.endswith(" g") and "e" not in text[:-2].lower()
     assert read_back(text[:-2]) * 1000 == milligrams
+
+
+def test_a_tiny_amount_rounds_the_way_asked_without_losing_digits():
+    assert amount(Decimal("-5E-31"), "allowance", rounding=DOWN) == "-0.01"
+    assert amount(Decimal("5E-31"), "g", rounding=UP) == "0.01"
+    assert amount(Decimal("5E-31"), "g") == "0"
 
 
 @pytest.mark.parametrize(
