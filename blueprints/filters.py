@@ -1,8 +1,10 @@
-"""Template filters that format cents, milligrams and times for people."""
+"""Template filters that format cents, quantities and times for people."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import Flask
+
+from models import quantities
 
 
 def money(cents: int | None) -> str:
@@ -15,24 +17,30 @@ def money(cents: int | None) -> str:
 
 
 def grams(milligrams: int | None) -> str:
-    """Format integer milligrams as grams with up to three decimals, e.g. 3500 -> 3.5 g."""
-    if milligrams is None:
-        return "—"
-    text = f"{Decimal(milligrams) / 1000:.3f}".rstrip("0").rstrip(".")
-    return f"{text} g"
+    """Format integer milligrams as exact grams, e.g. 3500 -> 3.5 g."""
+    return "—" if milligrams is None else quantities.grams(int(milligrams))
+
+
+def grams_amount(milligrams: int | None) -> str:
+    """Format integer milligrams as the bare grams of a weight box, e.g. 3500 -> 3.5."""
+    return "" if milligrams is None else quantities.grams_amount(int(milligrams))
 
 
 def milligrams(mg: int | None) -> str:
     """Format integer milligrams, e.g. 100 -> 100 mg."""
-    return "—" if mg is None else f"{int(mg):,} mg"
+    return "—" if mg is None else quantities.quantity(int(mg), "mg")
 
 
 def percent(hundredths: int | None) -> str:
     """Format a percentage held in hundredths, e.g. 2150 -> 21.5%."""
     if hundredths is None:
         return "—"
-    value = (Decimal(hundredths) / 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{value}%"
+    return quantities.quantity(Decimal(int(hundredths)) / 100, "percent", places=1)
+
+
+def quantity(value, unit: str) -> str:
+    """Format an amount of a unit ("oz_eq", "mg", "percent", …) as people read it."""
+    return "—" if value is None else quantities.quantity(value, unit)
 
 
 def local_time(value, store, fmt: str = "%b %-d, %-I:%M %p") -> str:
@@ -44,8 +52,13 @@ def local_time(value, store, fmt: str = "%b %-d, %-I:%M %p") -> str:
 
 def init_app(app: Flask) -> None:
     """Register the filters."""
-    app.add_template_filter(money)
-    app.add_template_filter(grams)
-    app.add_template_filter(milligrams)
-    app.add_template_filter(percent)
-    app.add_template_filter(local_time)
+    for template_filter in (
+        money,
+        grams,
+        grams_amount,
+        milligrams,
+        percent,
+        quantity,
+        local_time,
+    ):
+        app.add_template_filter(template_filter)

@@ -24,6 +24,7 @@ from models.compliance import (
     ComplianceReport,
 )
 from models.customers import Customer
+from models.orders import Order
 from models.stores import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import Adapter, Exchange, Rejected, Sent, StateError, TryLater, Unauthorized
@@ -184,9 +185,14 @@ def private_fields(store: Store, report: ComplianceReport) -> dict:
     customer = db.session.get(Customer, payload["customer_id"])
     if customer is None:
         return {}
-    if payload["customer_type"] == "caregiver" and customer.caregiver_for is not None:
+    if payload["customer_type"] == "caregiver":
+        # The patient the sale was for, as fixed on the order (reports queued before the order
+        # kept it carry no patient_id; the migration gave their orders one).
+        order = db.session.get(Order, report.order_id) if report.order_id else None
+        patient_id = payload.get("patient_id") or (order.patient_id if order else None)
+        patient = db.session.get(Customer, patient_id) if patient_id else None
         return {
-            "patient_license": customer.caregiver_for.medical_card_number,
+            "patient_license": patient.medical_card_number if patient is not None else None,
             "caregiver_license": customer.medical_card_number,
         }
     return {"patient_license": customer.medical_card_number}

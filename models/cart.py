@@ -19,12 +19,14 @@ from models.menu import availability
 from models.orders import Order
 from models.purchase_limits import (
     CartCheck,
+    buyer_refusals,
     cart_line,
     pack_for,
     profile_for,
     purchase_history,
     sold_line,
 )
+from models.quantities import amount, grams
 from models.stores import Store
 from models.taxes import PricedLine, quote
 
@@ -160,10 +162,7 @@ def item_count(cart: Cart | None) -> int:
 
 
 def _amount(product: Product, quantity: int) -> str:
-    if product.sold_by == "weight":
-        grams = f"{Decimal(quantity) / 1000:.3f}".rstrip("0").rstrip(".")
-        return f"{grams} g"
-    return str(quantity)
+    return grams(quantity) if product.sold_by == "weight" else amount(quantity, "each")
 
 
 def line_price_cents(product: Product, quantity: int) -> int:
@@ -234,6 +233,7 @@ def check_items(
         profile = CustomerProfile(classes=frozenset({customer_class}))
         history = ()
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
+    verdict = buyer_refusals(verdict, customer, customer_class)
     priced = [PricedLine(line, price) for line, (_, _, price) in zip(lines, items, strict=True)]
     taxes = quote(pack, priced, store.business_date(at), (customer_class,), store.local_tax_rates())
     return CartCheck(verdict, taxes)

@@ -16,6 +16,7 @@ from models.inventory import Package, Reservation
 from models.menu import sellable
 from models.orders import Order, OrderLine
 from models.pickup import find_slot, hold_deadline
+from models.quantities import grams
 from models.stores import Store
 
 ACTIVE_STATUSES = ("placed", "accepted", "packed", "ready")
@@ -154,7 +155,7 @@ def _shortage_message(product: Product, free: int) -> str:
     if free <= 0:
         return f"{product.name} sold out while you were shopping."
     if product.sold_by == "weight":
-        return f"Only {free / 1000:g} g of {product.name} is left."
+        return f"Only {grams(free)} of {product.name} is left."
     return f"Only {free} of {product.name} {'is' if free == 1 else 'are'} left."
 
 

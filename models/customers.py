@@ -126,6 +126,13 @@ class Customer(UserMixin, db.Model):
         return f"<Customer {self.id}>"
 
 
+def patient_id_for(customer: Customer | None, customer_class: str) -> int | None:
+    """Return the patient a caregiver buys for in a medical sale; None for everyone else."""
+    if customer is None or customer.kind != "caregiver" or customer_class != "medical":
+        return None
+    return customer.caregiver_for_id
+
+
 def find_by_medical_card(number: str) -> Customer | None:
     """Return the customer holding a medical card number, through its keyed hash."""
     digest = cipher().blind_index(number, _CARD)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from models.quantities import grams_amount
+
 
 @dataclass(frozen=True)
 class DemoProduct:
@@ -27,7 +29,7 @@ class DemoProduct:
 
 
 def _flower(sku, brand, strain, kind, grams_mg, price, thc, cbd=None, packages=2, units=20):
-    name = f"{strain} {grams_mg / 1000:g}g"
+    name = f"{strain} {grams_amount(grams_mg)}g"
     return DemoProduct(
         sku, brand, name, "flower", "flower", kind, strain, grams_mg, price,
         thc_pct_bp=thc, cbd_pct_bp=cbd, thc_mg=grams_mg * thc // 10000,

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import select, update
 
@@ -23,6 +22,7 @@ from models.inventory import Package, Reservation
 from models.order_mail import send_order_ready
 from models.orders import Order, OrderLine
 from models.purchase_limits import pack_for
+from models.quantities import grams
 from models.sales import (
     Payment,
     SaleError,
@@ -191,12 +191,12 @@ def pack_line(
         ceiling = ordered * (100 + OVERWEIGH_PERCENT) // 100
         if weighed_mg > ceiling:
             raise FulfilmentError(
-                f"{_grams(weighed_mg)} is more than the {_grams(ordered)} ordered; "
+                f"{grams(weighed_mg)} is more than the {grams(ordered)} ordered; "
                 "take some off the scale."
             )
         if weighed_mg > free:
             raise StockConflict(
-                f"Package {package.tag} has only {_grams(max(free, 0))} free. "
+                f"Package {package.tag} has only {grams(max(free, 0))} free. "
                 "Weigh from another package."
             )
         line.ordered_quantity = ordered
@@ -235,10 +235,6 @@ def pack_line(
         quantity=take,
     )
     return warning
-
-
-def _grams(mg: int) -> str:
-    return f"{Decimal(mg) / 1000:.3f}".rstrip("0").rstrip(".") + " g"
 
 
 def _split(order: Order, line: OrderLine, quantity: int) -> OrderLine:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.catalog import Product
+from models.quantities import stock
 
 PACKAGE_UNITS = ("each", "grams")
 LAB_STATUSES = ("passed", "pending", "failed")
@@ -45,11 +46,8 @@ class Package(db.Model):
 
     @property
     def display_quantity(self) -> str:
-        """Return the quantity as a person reads it (units, or grams with up to 3 decimals)."""
-        if self.unit == "each":
-            return f"{self.quantity} ea"
-        grams = f"{self.quantity // 1000}.{self.quantity % 1000:03d}".rstrip("0").rstrip(".")
-        return f"{grams} g"
+        """Return the quantity as a person reads it (units, or exact grams)."""
+        return stock(self.quantity, self.unit)
 
     def __repr__(self) -> str:
         return f"<Package {self.tag}>"

@@ -20,6 +20,8 @@ from decimal import (
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from models.quantities import DOWN, NEAREST, UP, amount, unit_name
+
 if TYPE_CHECKING:
     from models.rule_packs import LimitRule, RulePack
 
@@ -167,6 +169,31 @@ class RuleResult:
     contributions: tuple[Contribution, ...]
     sources: tuple[str, ...]
     confidence: str
+    # Every term counts THC, so the meter says "mg THC" rather than a bare weight.
+    counts_thc: bool = False
+
+    @property
+    def unit_label(self) -> str:
+        """Name the rule's unit as people read it ("oz", "g", "mg THC")."""
+        name = unit_name(self.unit)
+        return f"{name} THC" if self.counts_thc and self.unit == "mg" else name
+
+    @property
+    def figures(self) -> str:
+        """Write used against cap, e.g. "3.5 / 56.7 g" (used rounds up, the cap to nearest)."""
+        used = amount(self.used, self.unit, rounding=UP)
+        return f"{used} / {amount(self.cap, self.unit, rounding=NEAREST)} {self.unit_label}"
+
+    @property
+    def earlier_text(self) -> str:
+        """Write what earlier sales used, rounded up, with the unit."""
+        return f"{amount(self.earlier, self.unit, rounding=UP)} {self.unit_label}"
+
+    @property
+    def remaining_text(self) -> str:
+        """Write what is left, rounded down so it never reads more than there is."""
+        left = max(self.remaining, _ZERO)
+        return f"{amount(left, self.unit, rounding=DOWN)} {self.unit_label}"
 
     def to_dict(self) -> dict[str, Any]:
         """Give a JSON-ready dict (decimals as strings)."""
@@ -524,11 +551,17 @@ def _apply(
     message = None
     if not ok:
         over = _show(used_scaled - cap_scaled, rule, ROUND_CEILING)
-        unit = f" {rule.unit}"
+        unit = f" {unit_name(rule.unit)}"
         when = WINDOW_PHRASES.get(rule.window) or f"in the last {rule.window_days} days"
-        before = f"; {earlier_shown}{unit} bought earlier" if earlier else ""
+        before = (
+            f"; {amount(earlier_shown, rule.unit, rounding=UP)}{unit} bought earlier"
+            if earlier
+            else ""
+        )
         message = (
-            f"{rule.label}: {used} of {cap}{unit} {when}, {over}{unit} over the limit{before}."
+            f"{rule.label}: {amount(used, rule.unit, rounding=UP)} of "
+            f"{amount(cap, rule.unit)}{unit} {when}, "
+            f"{amount(over, rule.unit, rounding=UP)}{unit} over the limit{before}."
         )
     return RuleResult(
         id=rule.id,
@@ -551,6 +584,7 @@ def _apply(
         ),
         sources=rule.sources,
         confidence=rule.confidence,
+        counts_thc=all(term.measure == "thc" for term in rule.terms),
     )
 
 

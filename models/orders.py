@@ -53,6 +53,9 @@ class Order(db.Model):
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), default="open")
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    # The patient a caregiver bought for, fixed with the sale: the receipt and the state report
+    # name this patient even if the caregiver's link changes later.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     budtender_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # The register's complete button sends this; a retried submit finds the same sale.
     client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -91,7 +94,8 @@ class Order(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     store: Mapped[Store] = relationship()
-    customer: Mapped[Customer | None] = relationship()
+    customer: Mapped[Customer | None] = relationship(foreign_keys=[customer_id])
+    patient: Mapped[Customer | None] = relationship(foreign_keys=[patient_id])
     budtender: Mapped[User | None] = relationship(foreign_keys=[budtender_id])
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

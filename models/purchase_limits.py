@@ -1,7 +1,7 @@
 """Feed the pure limit and tax engines from the database: products, customers, past sales."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -12,7 +12,7 @@ from extensions import db
 from models.base import utcnow
 from models.catalog import Product
 from models.customers import Customer, age_on
-from models.limits import CartLine, CustomerProfile, PastPurchase, Verdict, evaluate
+from models.limits import CartLine, CustomerProfile, PastPurchase, Refusal, Verdict, evaluate
 from models.orders import Order, OrderLine
 from models.rule_packs import RulePack, load_pack
 from models.stores import Store
@@ -84,6 +84,26 @@ def profile_for(customer: Customer, store: Store, customer_class: str) -> Custom
         caregiver_for=str(patient.id) if patient is not None else None,
         patient_age=age_on(patient.date_of_birth, today) if patient is not None else None,
     )
+
+
+def buyer_refusals(verdict: Verdict, customer: Customer | None, customer_class: str) -> Verdict:
+    """Add the refusals that come from the customer's record rather than the state's rules."""
+    # A caregiver buys for their patient only: with no patient linked, nobody's allotment or
+    # card could be named on the receipt and the state report.
+    if (
+        customer is not None
+        and customer.kind == "caregiver"
+        and customer_class == "medical"
+        and customer.caregiver_for_id is None
+    ):
+        refusal = Refusal(
+            "caregiver",
+            f"{customer.name} is a caregiver with no patient on file, so this cannot be a "
+            "medical sale: a caregiver buys only for their patient. Check them in without the "
+            "card for an adult-use sale.",
+        )
+        return replace(verdict, ok=False, refusals=(*verdict.refusals, refusal))
+    return verdict
 
 
 @cache
@@ -181,6 +201,7 @@ def check_cart(
         profile = CustomerProfile(classes=frozenset({customer_class}))
         history = ()
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
+    verdict = buyer_refusals(verdict, customer, customer_class)
     priced = [
         PricedLine(line, price_cents)
         for line, (_, _, price_cents) in zip(lines, items, strict=True)

@@ -23,11 +23,12 @@ from models import audit
 from models.base import utcnow
 from models.cash_drawer import CashDrawer, DrawerError, share_lock, take_out
 from models.catalog import Product
-from models.customers import Customer
+from models.customers import Customer, patient_id_for
 from models.id_scan import looks_like_aamva
 from models.inventory import Package, Reservation, StockMovement
 from models.orders import TENDER_KINDS, Order, OrderLine, Tender
 from models.purchase_limits import CartCheck, check_cart
+from models.quantities import amount, grams
 from models.returns import (
     REFUND_KINDS,
     RefundRoom,
@@ -221,10 +222,6 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
-def _grams_label(mg: int) -> str:
-    return f"{Decimal(mg) / 1000:.3f}".rstrip("0").rstrip(".") + " g"
-
-
 def _money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)
@@ -232,7 +229,7 @@ def _money(cents: int) -> str:
 
 
 def _amount_label(package: Package, quantity: int) -> str:
-    return _grams_label(quantity) if package.unit == "grams" else f"{quantity}"
+    return grams(quantity) if package.unit == "grams" else amount(quantity, "each")
 
 
 # Stock -----------------------------------------------------------------------------------------
@@ -606,6 +603,9 @@ def recompute(order: Order, at: datetime | None = None) -> SaleState:
         line.sale_discount_cents = share
         line.line_total_cents = rest - share
     items = [(products[line.product_id], line.quantity, line.line_total_cents) for line in lines]
+    if order.status not in ("completed", "voided"):
+        # Fixed when the sale completes: the patient the limits were counted for.
+        order.patient_id = patient_id_for(order.customer, order.customer_class)
     check = check_cart(order.store, items, order.customer_class, order.customer, at)
     order.subtotal_cents = sum(gross)
     order.discount_cents = sum(own) + sale_discount
@@ -1127,7 +1127,7 @@ def return_items(
         line = lines[line_id]
         left = line.quantity - line.returned_quantity
         if quantity > left:
-            shown = _grams_label(left) if line.unit == "grams" else str(left)
+            shown = grams(left) if line.unit == "grams" else str(left)
             raise SaleError(f"Only {shown} of {line.name} can still come back.")
     paid = line_payments(order)
     room = refund_room(order)
@@ -1347,5 +1347,5 @@ def discount_text(kind: str | None, value: int | None) -> str:
     if not kind or not value:
         return ""
     if kind == "percent":
-        return f"{(Decimal(value) / 100).normalize():f}"
+        return amount(Decimal(value) / 100, "percent", places=2, grouping=False)
     return f"{value // 100}.{value % 100:02d}"

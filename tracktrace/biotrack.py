@@ -217,13 +217,29 @@ class BioTrackV3Adapter(Adapter):
             "adjustment in BioTrack by hand, then mark the report handled."
         )
 
+    def plan_card_lookup(self, fact: dict) -> Call:
+        """Plan the lookup of the card a medical sale is dispensed against: the patient's."""
+        # A caregiver's sale too: it counts against the patient's allotment, so BioTrack is
+        # asked for the patient's card, never the caregiver's.
+        body = {"CardID": fact.get("patient_license"), "LocationLicense": self.license_number}
+        return Call("card", "POST", "/v1/patient/lookup", body=body)
+
     def card_key(self, fact: dict) -> dict:
         """Add the patient's card key (from a card lookup) to a medical sale."""
         if sale_type(fact) != "MEDICAL" or fact.get("patient_card_key"):
             return fact
-        body = {"CardID": fact.get("patient_license"), "LocationLicense": self.license_number}
-        response = self.call(Call("card", "POST", "/v1/patient/lookup", body=body), "card lookup")
-        return {**fact, "patient_card_key": response.json(parse_float=Decimal).get("CardKey")}
+        if not fact.get("patient_license"):
+            raise Rejected(
+                "This medical sale has no patient card on file, so BioTrack cannot be told "
+                "whose allotment it counts against. Record the patient's card, then retry."
+            )
+        answer = self.call(self.plan_card_lookup(fact), "card lookup").json(parse_float=Decimal)
+        if not answer.get("CardActive") or not answer.get("CardKey"):
+            raise Rejected(
+                "BioTrack says the patient's medical card is not active. Check the card with "
+                "the patient, then retry."
+            )
+        return {**fact, "patient_card_key": answer["CardKey"]}
 
     def report_sale(self, fact, *, external_number, request_id) -> Sent:
         call = self.plan_sale(self.card_key(fact), external_number, request_id)

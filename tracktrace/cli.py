@@ -177,7 +177,9 @@ def cron_command(interval: float, once: bool) -> None:
 @tracktrace_cli.command("emulator")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8700)
-@click.option("--seed/--no-seed", default=True, help="Load the stores' licenses and packages.")
+@click.option(
+    "--seed/--no-seed", default=True, help="Load the stores' licenses, packages and medical cards."
+)
 def emulator_command(host: str, port: int, seed: bool) -> None:
     """Serve loopback Metrc v2 and BioTrack APIs (with fault injection) for trials."""
     from tracktrace.emulator import Emulator

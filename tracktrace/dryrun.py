@@ -1,7 +1,7 @@
 """The dry run: builds the exact payload the real adapter would send and records it instead."""
 
 from tracktrace.base import Adapter, Confirmation, Exchange, Sent
-from tracktrace.biotrack import BioTrackLegacyAdapter
+from tracktrace.biotrack import BioTrackLegacyAdapter, sale_type
 from tracktrace.http import Call, mask_personal
 
 
@@ -38,6 +38,9 @@ class DryRunAdapter(Adapter):
         if self.system == "metrc":
             self.record(self.real.plan_sale(fact, external_number))
         else:
+            if not self.legacy() and sale_type(fact) == "MEDICAL":
+                # The card lookup comes first; its key is the state's to give, not ours.
+                self.record(self.real.plan_card_lookup(fact))
             self.record(self.real.plan_sale(fact, external_number, request_id), "sale_dispense")
         # A numeric stand-in id, so a later void or return can be planned exactly too.
         return Sent(external_number, note="dry run")

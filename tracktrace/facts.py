@@ -45,7 +45,7 @@ def customer_type(order: Order) -> str:
     """Return who bought: consumer, patient, or caregiver buying for a patient."""
     if order.customer_class != "medical" or order.customer is None:
         return "consumer"
-    return "caregiver" if order.customer.caregiver_for_id else "patient"
+    return "caregiver" if order.patient_id else "patient"
 
 
 def line_fact(line, quantity: int, amount_cents: int) -> dict:
@@ -77,6 +77,7 @@ def sale_payload(order: Order) -> dict:
         "business_date": (order.business_date or order.store.business_date(sold_at)).isoformat(),
         "customer_type": customer_type(order),
         "customer_id": order.customer_id,
+        "patient_id": order.patient_id,
         "lines": lines,
         "subtotal_cents": order.subtotal_cents,
         "tax_cents": order.tax_cents,

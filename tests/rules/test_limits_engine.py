@@ -166,7 +166,7 @@ def test_verdict_to_dict_is_json_ready():
     assert pool["used"] == "1.0583" and pool["cap"] == "1.0000" and pool["percent"] == 105
     assert pool["contributions"] == [{"line": 0, "label": "Blue Dream 30 g", "amount": "1.0583"}]
     assert data["messages"] == [pool["message"]]
-    assert "0.0583 oz_eq over the limit" in pool["message"]
+    assert "0.06 oz over the limit" in pool["message"]
 
 
 @pytest.mark.parametrize(

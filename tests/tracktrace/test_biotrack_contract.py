@@ -71,6 +71,7 @@ def test_v3_dispense_logs_in_and_sends_numbers_and_ids(emulator):
 
 
 def test_v3_medical_sale_looks_the_card_up_for_its_key(emulator):
+    emulator.world.register_patient("6553690580672239")
     bt = v3(emulator)
     bt.report_sale(sale([(biotrack_tag(1), 1, "each", 100)], customer="patient",
                         patient_license="6553690580672239"), external_number="7",
@@ -80,6 +81,31 @@ def test_v3_medical_sale_looks_the_card_up_for_its_key(emulator):
     dispense = emulator.world.requests("POST", "/v1/dispense")[0].body
     assert dispense["PatientCardKey"] == "ck-6553690580672239"
     assert "6553690580672239" not in "".join(e.request_body or "" for e in bt.take_exchanges())
+
+
+def test_v3_dispenses_a_caregiver_sale_against_the_patients_card_only(emulator):
+    emulator.world.register_patient("6553690580672239")
+    emulator.world.register_caregiver("6553690580679999", "6553690580672239")
+    bt = v3(emulator)
+    cards = {"patient_license": "6553690580672239", "caregiver_license": "6553690580679999"}
+    fact = sale([(biotrack_tag(1), 1, "each", 100)], customer="caregiver", **cards)
+    bt.report_sale(fact, external_number="8", request_id="r8")
+    (row,) = emulator.world.sales(LICENSE)
+    assert row["PatientCardID"] == "6553690580672239"
+    # Dispensed against the caregiver's own card, the state would count the wrong allotment.
+    with pytest.raises(Rejected, match="caregiver's card; dispense against the patient's card"):
+        bt.report_sale({**fact, "patient_card_key": "ck-6553690580679999"},
+                       external_number="9", request_id="r9")  # fmt: skip
+
+
+def test_v3_an_inactive_card_is_refused_before_dispensing(emulator):
+    bt = v3(emulator)
+    fact = sale([(biotrack_tag(1), 1, "each", 100)], customer="patient",
+                patient_license="6553690580670000")  # fmt: skip
+    with pytest.raises(Rejected, match="card is not active") as caught:
+        bt.report_sale(fact, external_number="10", request_id="r10")
+    assert "6553690580670000" not in caught.value.message
+    assert emulator.world.requests("POST", "/v1/dispense") == []
 
 
 def test_v3_rejects_an_offset_without_colon_and_string_numbers(emulator):

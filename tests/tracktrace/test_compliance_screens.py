@@ -200,10 +200,16 @@ def test_cli_configure_test_status_retry_reconcile_relay(app, store, emulator):
     assert "dry run" in result.output
 
 
-def test_emulator_seeds_from_the_database(app, store, emulator):
+def test_emulator_seeds_from_the_database(app, store, emulator, make_customer):
     point_at_metrc(store, emulator, register=False)
     stock(store, emulator, metrc_tag(6), 7, at_state=False)
+    patient = make_customer(kind="medical", medical_card_number="PT-77")
+    make_customer(kind="caregiver", medical_card_number="CG-77", caregiver_for_id=patient.id)
     world = World()
     lines = seed_from_database(world)
-    assert lines == [f"{store.code}: license {store.license_number}, 1 packages"]
+    assert lines == [
+        f"{store.code}: license {store.license_number}, 1 packages",
+        "medical registry: 2 cards",
+    ]
     assert world.facilities[store.license_number].packages[metrc_tag(6)].quantity == 7
+    assert world.card("PT-77", "patient") and world.card("CG-77", "caregiver").patients == {"PT-77"}

@@ -82,6 +82,7 @@ def test_report_sale_posts_one_receipt_and_keeps_metrc_id(emulator):
 
 
 def test_patient_sale_carries_the_card_and_keeps_it_masked(emulator):
+    emulator.world.register_patient("PT-55512345")
     metrc = adapter(emulator)
     fact = sale(
         [(metrc_tag(1), 1, "each", 1000)], customer="patient", patient_license="PT-55512345"
@@ -225,6 +226,45 @@ def test_patient_sale_without_a_card_is_refused(emulator):
             sale([(metrc_tag(1), 1, "each", 100)], customer="patient"),
             external_number="1", request_id="x",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "patient", "caregiver", "refusal"),
+    [
+        ("Consumer", "PT-1", None, "consumer sale carries no patient"),
+        ("Patient", "PT-UNKNOWN", None, "not an active patient"),
+        ("Patient", "PT-1", "CG-1", "Only a caregiver"),
+        ("Caregiver", "PT-1", None, "CaregiverLicenseNumber is required"),
+        ("Caregiver", "CG-1", "CG-1", "not an active patient"),
+        ("Caregiver", "PT-2", "CG-1", "not designated"),
+    ],
+)
+def test_patient_and_caregiver_numbers_must_fit_the_customer_type(
+    emulator, kind, patient, caregiver, refusal
+):
+    emulator.world.register_patient("PT-1")
+    emulator.world.register_patient("PT-2")
+    emulator.world.register_caregiver("CG-1", "PT-1")
+    metrc = adapter(emulator)
+    call = metrc.plan_sale(sale([(metrc_tag(1), 1, "each", 100)]), "5")
+    call.body[0].update(
+        SalesCustomerType=kind, PatientLicenseNumber=patient, CaregiverLicenseNumber=caregiver
+    )
+    with pytest.raises(Rejected, match=refusal) as caught:
+        metrc.call(call, "sale")
+    assert not any(number in caught.value.message for number in ("PT-1", "PT-2", "CG-1"))
+    assert emulator.world.receipts(LICENSE) == []
+
+
+def test_a_caregiver_sale_names_both_licenses(emulator):
+    emulator.world.register_patient("PT-1")
+    emulator.world.register_caregiver("CG-1", "PT-1")
+    fact = sale([(metrc_tag(1), 1, "each", 100)], customer="caregiver",
+                patient_license="PT-1", caregiver_license="CG-1")  # fmt: skip
+    adapter(emulator).report_sale(fact, external_number="6", request_id="x6")
+    (receipt,) = emulator.world.receipts(LICENSE)
+    assert (receipt["SalesCustomerType"], receipt["PatientLicenseNumber"]) == ("Caregiver", "PT-1")
+    assert receipt["CaregiverLicenseNumber"] == "CG-1"
 
 
 def test_bad_user_key_is_unauthorized_with_the_plain_text_body(emulator):

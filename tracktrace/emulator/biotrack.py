@@ -61,10 +61,10 @@ class BioTrackV3:
             body = request.json()
             if not body.get("CardID"):
                 raise error(400, "CardID is required.")
-            return Reply(
-                200,
-                {"CardActive": True, "CardID": body["CardID"], "CardKey": f"ck-{body['CardID']}"},
-            )
+            card = self.world.medical_cards.get(body["CardID"])
+            if card is None:
+                return Reply(200, {"CardActive": False, "CardID": body["CardID"]})
+            return Reply(200, {"CardActive": True, "CardID": card.number, "CardKey": card.key})
         if path == "/v1/sale" and request.method == "GET":
             return self.list_sales(request, account)
         if path == "/v1/inventory" and request.method == "GET":
@@ -137,8 +137,7 @@ class BioTrackV3:
         facility = self.location(account, body.get("LocationLicense"))
         if body.get("Type") not in ("RECREATIONAL", "MEDICAL"):
             raise error(400, f"Type {body.get('Type')!r} must be RECREATIONAL or MEDICAL.")
-        if body["Type"] == "MEDICAL" and not body.get("PatientCardKey"):
-            raise error(400, "PatientCardKey is required for a medical sale.")
+        card = self.patient_card(body)
         when = body.get("Datetime")
         if not isinstance(when, str) or not RFC3339.match(when):
             raise go_time_error(when)
@@ -158,6 +157,7 @@ class BioTrackV3:
                     "RequestID": body["RequestID"],
                     "Datetime": when,
                     "Type": body["Type"],
+                    "PatientCardID": card.number if card is not None else None,
                     "Voided": False,
                     "Items": [
                         {"Barcode": i["Barcode"], "Quantity": i["Quantity"], "Price": i["Price"]}
@@ -171,6 +171,24 @@ class BioTrackV3:
             "ExternalID": body["ExternalID"],
         }
         return Reply(200, answer)
+
+    def patient_card(self, body: dict):
+        """Return the patient card a medical dispense is against; refuse a wrong or stray key."""
+        key = body.get("PatientCardKey")
+        if body["Type"] == "RECREATIONAL":
+            if key:
+                raise error(400, "A recreational sale carries no PatientCardKey.")
+            return None
+        if not key:
+            raise error(400, "PatientCardKey is required for a medical sale.")
+        card = self.world.card_by_key(key)
+        if card is None:
+            raise error(400, "PatientCardKey does not match any card lookup.")
+        if card.kind != "patient":
+            raise error(
+                400, "PatientCardKey is a caregiver's card; dispense against the patient's card."
+            )
+        return card
 
     def sale(self, facility: Facility, transaction_id: int) -> dict:
         for sale in facility.sales:

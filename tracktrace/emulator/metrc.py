@@ -207,12 +207,36 @@ class Metrc:
         kind = receipt.get("SalesCustomerType")
         if kind not in CUSTOMER_TYPES:
             errors.append((row, f"SalesCustomerType {kind!r} is not valid."))
-        if kind in ("Patient", "Caregiver", "ExternalPatient") and not receipt.get(
-            "PatientLicenseNumber"
-        ):
-            errors.append((row, "PatientLicenseNumber is required for a patient sale."))
-        if kind == "Caregiver" and not receipt.get("CaregiverLicenseNumber"):
-            errors.append((row, "CaregiverLicenseNumber is required for a caregiver sale."))
+        for problem in self.customer_problems(kind, receipt):
+            errors.append((row, problem))
+
+    def customer_problems(self, kind, receipt: dict) -> list[str]:
+        """Check the patient and caregiver numbers against the customer type and the registry."""
+        # Messages never repeat a license number: they end up in logs and on screens.
+        patient = receipt.get("PatientLicenseNumber")
+        caregiver = receipt.get("CaregiverLicenseNumber")
+        if kind == "Consumer":
+            if patient or caregiver:
+                return ["A consumer sale carries no patient or caregiver license number."]
+            return []
+        if kind not in ("Patient", "Caregiver", "ExternalPatient"):
+            return []
+        if not patient:
+            return ["PatientLicenseNumber is required for a patient sale."]
+        problems = []
+        if kind != "ExternalPatient" and self.world.card(patient, "patient") is None:
+            problems.append("PatientLicenseNumber is not an active patient on the registry.")
+        if kind == "Caregiver":
+            if not caregiver:
+                return [*problems, "CaregiverLicenseNumber is required for a caregiver sale."]
+            card = self.world.card(caregiver, "caregiver")
+            if card is None:
+                problems.append("CaregiverLicenseNumber is not an active caregiver.")
+            elif patient not in card.patients:
+                problems.append("The caregiver is not designated for this patient.")
+        elif caregiver:
+            problems.append("Only a caregiver sale carries a CaregiverLicenseNumber.")
+        return problems
 
     def body_array(self, request: Request) -> list:
         try:

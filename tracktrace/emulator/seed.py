@@ -1,10 +1,11 @@
-"""Load the stores' licenses, credentials and packages into an emulator, for trials."""
+"""Load the stores' licenses, credentials, packages and patients into an emulator, for trials."""
 
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from extensions import db
+from models.customers import Customer
 from models.inventory import Package
 from models.stores import Store
 from tracktrace.emulator.world import World
@@ -42,4 +43,19 @@ def seed_from_database(world: World) -> list[str]:
                 grams = Decimal(package.quantity) / 1000
                 world.add_package(license_number, package.tag, grams, "Grams")
         done.append(f"{store.code}: license {license_number}, {len(packages)} packages")
+    done.append(f"medical registry: {register_cards(world)} cards")
     return done
+
+
+def register_cards(world: World) -> int:
+    """Put the customers' medical and caregiver cards on the registry, as the state keeps it."""
+    holders = db.session.scalars(select(Customer).where(Customer.kind != "adult_use")).all()
+    cards = {c.id: c.medical_card_number for c in holders}
+    for holder in holders:
+        if holder.kind == "medical" and cards[holder.id]:
+            world.register_patient(cards[holder.id])
+    for holder in holders:
+        if holder.kind == "caregiver" and cards[holder.id]:
+            patient = cards.get(holder.caregiver_for_id)
+            world.register_caregiver(cards[holder.id], *([patient] if patient else []))
+    return sum(1 for number in cards.values() if number)

@@ -51,6 +51,20 @@ class BioTrackAccount:
 
 
 @dataclass
+class MedicalCard:
+    """A card on the state's medical registry: a patient's, or a caregiver's and their patients."""
+
+    number: str
+    kind: str
+    patients: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        """Return the card key BioTrack's card lookup hands out for this card."""
+        return f"ck-{self.number}"
+
+
+@dataclass
 class Logged:
     """One request the emulator received."""
 
@@ -75,6 +89,7 @@ class World:
         self.vendor_keys: set[str] = set()
         self.metrc_users: dict[str, MetrcUser] = {}
         self.biotrack_accounts: dict[str, BioTrackAccount] = {}
+        self.medical_cards: dict[str, MedicalCard] = {}
         self.sessions: dict[str, tuple[str, float]] = {}
         self.nonces: dict[str, dict] = {}
         self.log: list[Logged] = []
@@ -127,6 +142,29 @@ class World:
             package = Package(tag, Decimal(str(quantity)), unit)
             self.facilities[license].packages[tag] = package
             return package
+
+    def register_patient(self, number: str) -> MedicalCard:
+        """Put a patient's card on the medical registry."""
+        with self.lock:
+            return self.medical_cards.setdefault(number, MedicalCard(number, "patient"))
+
+    def register_caregiver(self, number: str, *patients: str) -> MedicalCard:
+        """Put a caregiver's card on the registry, designated for the patients' cards given."""
+        with self.lock:
+            card = self.medical_cards.setdefault(number, MedicalCard(number, "caregiver"))
+            card.patients.update(patients)
+            return card
+
+    def card(self, number: object, kind: str) -> MedicalCard | None:
+        """Return a registered card of a kind ("patient" or "caregiver"), or None."""
+        with self.lock:
+            found = self.medical_cards.get(number) if isinstance(number, str) else None
+        return found if found is not None and found.kind == kind else None
+
+    def card_by_key(self, key: object) -> MedicalCard | None:
+        """Return the card a BioTrack card key was handed out for, or None."""
+        with self.lock:
+            return next((c for c in self.medical_cards.values() if c.key == key), None)
 
     def expire_sessions(self) -> None:
         """End every BioTrack session, as when they time out."""
