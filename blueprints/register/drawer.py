@@ -5,7 +5,7 @@ from flask import request, session, url_for
 from blueprints.access import current_store, staff_required, store_object
 from blueprints.htmx import form_error_status, navigate, render
 from blueprints.register import bp
-from blueprints.register.common import current_operator, real_id, tablet_drawer, unlocked
+from blueprints.register.common import current_operator, real_id, tablet_drawer
 from blueprints.register.forms import DrawerCloseForm, DrawerMoveForm, DrawerOpenForm
 from extensions import db
 from models.cash_drawer import (
@@ -47,7 +47,6 @@ def _page(status: int = 200, block: str = "screen", error: str | None = None, **
 
 @bp.get("/drawer")
 @staff_required("budtender")
-@unlocked
 def drawer():
     """Show this tablet's drawer: its float, cash taken, drops, and the closing count."""
     return _page()
@@ -55,7 +54,6 @@ def drawer():
 
 @bp.post("/drawer/open")
 @staff_required("budtender")
-@unlocked
 def drawer_open():
     """Open a drawer on this tablet with the float counted into it."""
     form = DrawerOpenForm()
@@ -75,7 +73,6 @@ def drawer_open():
 
 @bp.post("/drawer/<int:drawer_id>/use")
 @staff_required("budtender")
-@unlocked
 def drawer_use(drawer_id: int):
     """Use an already open drawer on this tablet (e.g. after a tablet swap)."""
     chosen = store_object(CashDrawer, real_id(drawer_id))
@@ -87,7 +84,6 @@ def drawer_use(drawer_id: int):
 
 @bp.post("/drawer/move")
 @staff_required("budtender")
-@unlocked
 def drawer_move():
     """Record a cash drop to the safe or a paid-out from this tablet's drawer."""
     form = DrawerMoveForm()
@@ -109,7 +105,6 @@ def drawer_move():
 
 @bp.post("/drawer/close")
 @staff_required("budtender")
-@unlocked
 def drawer_close():
     """Close this tablet's drawer with a count by denomination; show the closing report."""
     form = DrawerCloseForm()
@@ -142,7 +137,6 @@ def drawer_close():
 
 @bp.get("/drawer/<int:drawer_id>/report")
 @staff_required("budtender")
-@unlocked
 def drawer_report(drawer_id: int):
     """Show a drawer's printable closing report: expected, counted, over/short, every entry."""
     shown = store_object(CashDrawer, real_id(drawer_id))

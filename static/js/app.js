@@ -135,9 +135,17 @@
     if (scan && (!active || active === document.body || !document.body.contains(active))) scan.focus();
   });
 
+  // A manager's approval: bring its whole form (the PIN, its message, Apply) into view.
+  function showApproval(root) {
+    var approval = root.querySelector && root.querySelector(".approval");
+    if (approval) approval.closest("form").scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { showApproval(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
     dismissToasts(document);
     armIdleLock();
+    showApproval(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) { dismissToasts(event.target); });
   document.addEventListener("htmx:oobAfterSwap", function (event) { dismissToasts(event.target); });
