@@ -92,7 +92,7 @@ def touch_later(**values) -> None:
             except OperationalError:
                 # A busy database must not fail the page; the next request touches again.
                 db.session.rollback()
-                current_app.logger.warning("could not record session activity", exc_info=True)
+                current_app.logger.warning("could not record session activity")
             return response
 
     pending.update(values)
@@ -122,7 +122,7 @@ def init_app(app: Flask) -> None:
 
 
 def current_staff() -> User | None:
-    """Return the signed-in staff member, if any."""
+    """Return the staff member who signed in with a password (rights follow access.acting_staff)."""
     return current_user if isinstance(current_user, User) else None
 
 

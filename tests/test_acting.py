@@ -233,3 +233,23 @@ def test_a_budtender_taking_over_from_the_back_office_starts_at_the_register(
         "/register/switch?next=/manage/settings", data={"user_id": budtender.id, "pin": "1357"}
     )
     assert taken.headers["Location"] == "/register/"
+
+
+def test_typing_in_a_long_form_keeps_the_tablet_open_but_cannot_unlock_it(
+    app, htmx_client, store, make_user, login_as
+):
+    manager = make_user(store, role="manager", pin="9999")
+    login_as(htmx_client, manager)
+    page = htmx_client.get("/manage/settings").get_data(as_text=True)
+    assert 'data-activity-url="/register/activity"' in page
+    row = session_row()
+    idle = app.config["REGISTER_IDLE_LOCK_SECONDS"]
+    row.active_at = row.active_at - timedelta(seconds=idle - 10)
+    db.session.commit()
+    before = session_state()["active_at"]
+    assert htmx_client.post("/register/activity").status_code == 204
+    assert session_state()["active_at"] > before
+
+    htmx_client.post("/register/lock")
+    assert goes_to_lock_screen(htmx_client.post("/register/activity"))
+    assert session_state()["locked_at"] is not None

@@ -156,6 +156,13 @@ def lock():
     return redirect_to(url_for("register.switch", next=safe_next(None)))
 
 
+@bp.post("/activity")
+@staff_required("budtender")
+def activity():
+    """Note that someone is using the tablet (typing in a long form sends nothing else)."""
+    return "", 204
+
+
 @bp.post("/store")
 @staff_required("budtender")
 def change_store():
