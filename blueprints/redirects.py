@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import request
+from werkzeug.urls import iri_to_uri
 
 
 def is_local_path(target: str) -> bool:
@@ -23,4 +24,5 @@ def is_local_path(target: str) -> bool:
 def safe_next(default: str | None) -> str | None:
     """Return the ?next= (or form field) path when it stays on this site, else the default."""
     target = request.values.get("next") or ""
-    return target if is_local_path(target) else default
+    # Headers carry ASCII only: "/café" goes out as "/caf%C3%A9" (also in HX-Redirect).
+    return iri_to_uri(target) if is_local_path(target) else default

@@ -328,3 +328,12 @@ def test_with_redis_down_sign_in_and_pin_switch_work_and_limits_hold_in_memory(
     assert pins == [422] * 5 + [429]
     fallbacks = [r for r in caplog.records if "falling back to in-memory" in r.getMessage()]
     assert len(fallbacks) == 1
+
+
+def test_a_path_with_accents_goes_out_as_ascii(htmx_client, store, make_user):
+    manager = make_user(store, role="manager")
+    response = htmx_client.post(
+        "/staff/login?next=/manage/caf%C3%A9%3Fq%3D%E2%9C%93",
+        data={"email": manager.email, "password": PASSWORD},
+    )
+    assert response.headers["HX-Redirect"] == "/manage/caf%C3%A9?q=%E2%9C%93"
