@@ -63,6 +63,10 @@ def load(overrides: dict | None = None) -> dict:
         "REDIS_URL": redis_url,
         "RQ_QUEUES": ["reports", "default"],
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down must not stop sign-in or PIN entry: limits are then kept in this process's
+        # memory (logged once) until Redis answers again.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "pistil"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute"),

@@ -2,7 +2,7 @@
 
 from flask import Flask, request
 
-from blueprints import sessions
+from blueprints import access, sessions
 from blueprints.htmx import vary_on_htmx
 
 CSP = "; ".join(
@@ -24,6 +24,7 @@ CSP = "; ".join(
 def init_security(app: Flask) -> None:
     """Install the session loader and the headers every response carries."""
     sessions.init_app(app)
+    access.init_app(app)
 
     @app.after_request
     def add_security_headers(response):

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import Flask, current_app, flash, request, session, url_for
+from flask import Flask, after_this_request, current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import OperationalError
 
@@ -19,7 +19,8 @@ def sign_in(principal: User | Customer) -> None:
     """Start a fresh session for a staff member or a customer."""
     session.clear()
     if isinstance(principal, User):
-        token = LoginSession.open(user_id=principal.id)
+        stores = principal.stores()
+        token = LoginSession.open(user_id=principal.id, store_id=stores[0].id if stores else None)
     else:
         token = LoginSession.open(customer_id=principal.id)
     session["sid"] = token
@@ -55,33 +56,46 @@ def _load(principal_id: str):
         principal = db.session.get(Customer, row.customer_id)
     else:
         return None
+    g.login_session = row
     # Reading pages do not write on every hit; a minute's precision is enough for idle expiry.
-    if now - row.last_seen_at > _TOUCH_EVERY and request.method not in ("GET", "HEAD"):
-        row.last_seen_at = now
-    elif now - row.last_seen_at > _TOUCH_EVERY:
-        _touch_later(row.token_hash, now)
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        touch_later(last_seen_at=now)
     return principal
 
 
-def _touch_later(token_hash: str, now) -> None:
-    """Update last_seen in its own short transaction after the response, so GETs stay read-only."""
-    from flask import after_this_request
+def login_row() -> LoginSession | None:
+    """Return this browser's live session row, if someone is signed in."""
+    if current_user.is_authenticated:
+        return g.get("login_session")
+    return None
 
-    @after_this_request
-    def touch(response):
-        db.session.rollback()
-        try:
-            db.session.execute(
-                LoginSession.__table__.update()
-                .where(LoginSession.token_hash == token_hash)
-                .values(last_seen_at=now)
-            )
-            db.session.commit()
-        except OperationalError:
-            # A busy database must not fail the page; the next request touches again.
+
+def touch_later(**values) -> None:
+    """Record session activity in its own short transaction after the response.
+
+    GETs stay read-only, and a view that rolls back (a refused form) still counts as activity.
+    """
+    pending = g.setdefault("session_touch", {})
+    if not pending:
+        token_hash = g.login_session.token_hash
+
+        @after_this_request
+        def touch(response):
             db.session.rollback()
-            current_app.logger.warning("could not record session activity")
-        return response
+            try:
+                db.session.execute(
+                    LoginSession.__table__.update()
+                    .where(LoginSession.token_hash == token_hash)
+                    .values(**pending)
+                )
+                db.session.commit()
+            except OperationalError:
+                # A busy database must not fail the page; the next request touches again.
+                db.session.rollback()
+                current_app.logger.warning("could not record session activity")
+            return response
+
+    pending.update(values)
 
 
 def _unauthorized():
@@ -108,7 +122,7 @@ def init_app(app: Flask) -> None:
 
 
 def current_staff() -> User | None:
-    """Return the signed-in staff member, if any."""
+    """Return the staff member who signed in with a password (rights follow access.acting_staff)."""
     return current_user if isinstance(current_user, User) else None
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from extensions import db
 from models.base import utcnow
 from models.users import User
 
@@ -16,7 +17,12 @@ class PinResult:
 
 
 def try_pin(user: User, pin: str, lock_after: int, lock_minutes: int) -> PinResult:
-    """Check a PIN; lock the budtender's PIN after `lock_after` failures in a row."""
+    """Check a PIN; lock the budtender's PIN after `lock_after` failures in a row.
+
+    The budtender's row stays locked until the caller commits, so PINs tried in parallel (many
+    tablets, or one script) are counted one after another and cannot get past the lock.
+    """
+    db.session.refresh(user, ["pin_hash", "pin_failures", "pin_locked_until"], with_for_update=True)
     now = utcnow()
     if user.pin_locked_until is not None and user.pin_locked_until > now:
         minutes = max(1, int((user.pin_locked_until - now).total_seconds() // 60) + 1)

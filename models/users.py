@@ -148,14 +148,38 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # A staff browser's register state lives here, not in the cookie, so an old copy of the
+    # cookie can neither unlock the screen nor bring back who acted before.
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("store.id", ondelete="CASCADE"), index=True
+    )
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_at: Mapped[datetime | None]
 
-    user: Mapped[User | None] = relationship(viewonly=True)
+    user: Mapped[User | None] = relationship(viewonly=True, foreign_keys=[user_id])
+    operator: Mapped[User | None] = relationship(viewonly=True, foreign_keys=[operator_id])
 
     @classmethod
-    def open(cls, *, user_id: int | None = None, customer_id: int | None = None) -> str:
+    def open(
+        cls,
+        *,
+        user_id: int | None = None,
+        customer_id: int | None = None,
+        store_id: int | None = None,
+    ) -> str:
         """Start a session row and return the token for the cookie."""
         token = secrets.token_urlsafe(32)
-        db.session.add(cls(token_hash=_digest(token), user_id=user_id, customer_id=customer_id))
+        db.session.add(
+            cls(
+                token_hash=_digest(token),
+                user_id=user_id,
+                customer_id=customer_id,
+                store_id=store_id,
+            )
+        )
         return token
 
     @classmethod
@@ -178,6 +202,26 @@ class LoginSession(db.Model):
         """End the session for good."""
         self.revoked_at = utcnow()
 
+    @property
+    def acting_id(self) -> int | None:
+        """Return the id of the staff member acting: the last to enter a PIN, else who signed in."""
+        return self.operator_id or self.user_id
+
+    def hand_to(self, user: User, now: datetime) -> None:
+        """Make `user` the one acting in this browser (they entered their PIN) and unlock it."""
+        self.operator_id = user.id
+        self.locked_at = None
+        self.active_at = now
+
+    def lock(self, now: datetime) -> None:
+        """Lock the screen until someone enters a PIN."""
+        if self.locked_at is None:
+            self.locked_at = now
+
+    def idle_for(self, now: datetime) -> timedelta:
+        """Return how long nobody has used this browser (polling does not count)."""
+        return now - self.active_at
+
 
 @cache
 def _session_query(with_staff: bool):
@@ -188,6 +232,33 @@ def _session_query(with_staff: bool):
         query = query.options(
             joinedload(LoginSession.user)
             .joinedload(User.memberships)
-            .joinedload(StoreMembership.store)
+            .joinedload(StoreMembership.store),
+            joinedload(LoginSession.operator)
+            .joinedload(User.memberships)
+            .joinedload(StoreMembership.store),
         )
     return query
+
+
+def managers_on_duty(
+    store: Store, idle: timedelta, absolute: timedelta, now: datetime
+) -> list[User]:
+    """Return who may approve at a store now: its managers signed in there, else all of them.
+
+    There is no time clock, so "on duty" means a manager (or admin) of the store, active and with
+    a PIN, who signed in or entered their PIN in a live session at this store. When none is, every
+    such manager of the store is listed, so a store whose manager works from the back room can
+    still approve.
+    """
+    managers = [u for u in staff_at(store) if u.has_role(store, "manager")]
+    live = db.session.execute(
+        select(LoginSession.user_id, LoginSession.operator_id).where(
+            LoginSession.store_id == store.id,
+            LoginSession.user_id.is_not(None),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.last_seen_at >= now - idle,
+            LoginSession.created_at >= now - absolute,
+        )
+    ).all()
+    present = {user_id for row in live for user_id in row if user_id is not None}
+    return [u for u in managers if u.id in present] or managers

@@ -1,8 +1,5 @@
 """Sign-in pages for staff and customers, customer sign-up, and sign-out."""
 
-from datetime import timedelta
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, request, url_for
 from sqlalchemy import func, select
 
@@ -10,24 +7,15 @@ from blueprints.auth import bp
 from blueprints.auth.forms import CustomerLoginForm, SignupForm, StaffLoginForm
 from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, login_key, login_limit
+from blueprints.redirects import safe_next
 from blueprints.sessions import current_customer, current_staff, sign_in, sign_out
 from blueprints.storefront.shopper import after_sign_in, before_sign_in
 from extensions import db, limiter
 from models import audit
 from models.base import utcnow
 from models.customers import Customer, SignupRefused, check_signup_age, find_by_medical_card
+from models.sign_in import LOCK_MINUTES, try_password
 from models.users import ROLE_RANK, User
-
-_LOCK_MINUTES = 15
-
-
-def _safe_next(default: str) -> str:
-    """Return the ?next= path when it stays on this site, else the default."""
-    target = request.args.get("next") or request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
 
 
 def _refuse(form, template: str, message: str, **context):
@@ -44,39 +32,34 @@ def staff_login():
         status = form_error_status() if request.method == "POST" else 200
         return render("auth/staff_login.html", block="form", status=status, form=form)
 
-    email = form.email.data.strip().lower()
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
+    attempt = try_password(
+        User, form.email.data, form.password.data, current_app.config["PASSWORD_LOCK_AFTER"]
+    )
+    user = attempt.account
+    if attempt.outcome == "locked":
         audit.record("login.locked", user_id=user.id)
         db.session.commit()
         return _refuse(
             form,
             "auth/staff_login.html",
-            "This account is locked after too many failed sign-ins. Try again in 15 minutes "
-            "or ask a manager.",
+            f"This account is locked after too many failed sign-ins. Try again in {LOCK_MINUTES} "
+            "minutes or ask a manager.",
         )
-    if user is None or not user.check_password(form.password.data) or not user.active:
+    if attempt.outcome == "wrong":
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["PASSWORD_LOCK_AFTER"]:
-                user.locked_until = now + timedelta(minutes=_LOCK_MINUTES)
-                user.failed_logins = 0
             audit.record("login.failed", user_id=user.id)
             db.session.commit()
         return _refuse(form, "auth/staff_login.html", "That email and password do not match.")
     if not user.memberships:
         return _refuse(form, "auth/staff_login.html", "Your account is not assigned to a store.")
 
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     sign_in(user)
     audit.record("login.staff", store_id=user.stores()[0].id, user_id=user.id)
     db.session.commit()
     top_role = max((m.role for m in user.memberships), key=ROLE_RANK.__getitem__)
     default = url_for("manage.dashboard") if top_role != "budtender" else url_for("register.home")
-    return redirect_to(_safe_next(default))
+    return redirect_to(safe_next(default))
 
 
 @bp.post("/logout")
@@ -98,29 +81,25 @@ def customer_login():
         status = form_error_status() if request.method == "POST" else 200
         return render("auth/customer_login.html", block="form", status=status, form=form)
 
-    email = form.email.data.strip().lower()
-    customer = db.session.scalar(select(Customer).where(func.lower(Customer.email) == email))
-    now = utcnow()
-    if customer is not None and customer.locked_until is not None and customer.locked_until > now:
+    attempt = try_password(
+        Customer, form.email.data, form.password.data, current_app.config["PASSWORD_LOCK_AFTER"]
+    )
+    customer = attempt.account
+    if attempt.outcome == "locked":
         return _refuse(
             form,
             "auth/customer_login.html",
-            "This account is locked after too many failed sign-ins. Try again in 15 minutes.",
+            f"This account is locked after too many failed sign-ins. Try again in {LOCK_MINUTES} "
+            "minutes.",
         )
-    if customer is None or not customer.check_password(form.password.data):
-        if customer is not None:
-            customer.failed_logins += 1
-            if customer.failed_logins >= current_app.config["PASSWORD_LOCK_AFTER"]:
-                customer.locked_until = now + timedelta(minutes=_LOCK_MINUTES)
-                customer.failed_logins = 0
-            db.session.commit()
+    if attempt.outcome == "wrong":
+        db.session.commit()
         return _refuse(form, "auth/customer_login.html", "That email and password do not match.")
-    customer.failed_logins = 0
     saved = before_sign_in()
     sign_in(customer)
     after_sign_in(saved, customer)
     db.session.commit()
-    return redirect_to(_safe_next(url_for("storefront.account")))
+    return redirect_to(safe_next(url_for("storefront.account")))
 
 
 @bp.route("/account/signup", methods=["GET", "POST"])
@@ -178,4 +157,4 @@ def signup():
     audit.record("customer.signup", customer_id=customer.id)
     db.session.commit()
     flash(f"Welcome, {customer.first_name}! Your account is ready.", "success")
-    return redirect_to(_safe_next(url_for("storefront.account")))
+    return redirect_to(safe_next(url_for("storefront.account")))

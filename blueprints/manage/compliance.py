@@ -4,10 +4,9 @@ import json
 from datetime import date, timedelta
 
 from flask import abort, flash, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
-from blueprints.access import current_store, staff_required, store_object
+from blueprints.access import acting_staff, current_store, staff_required, store_object
 from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
@@ -51,7 +50,7 @@ def deadline_warning(store: Store) -> str | None:
 @bp.app_context_processor
 def compliance_banner():
     """Give back-office templates the reporting warning for the current store."""
-    if request.blueprint != "manage" or not getattr(current_user, "is_authenticated", False):
+    if request.blueprint != "manage" or acting_staff() is None:
         return {}
     store = current_store()
     return {"compliance_warning": deadline_warning(store) if store else None}
@@ -105,7 +104,7 @@ def compliance_retry(report_id: int):
     report = store_object(ComplianceReport, report_id)
     if report.status == "sent":
         abort(409)
-    retry_report(report, current_user.id, reason="Retried from the back office.")
+    retry_report(report, acting_staff().id, reason="Retried from the back office.")
     db.session.commit()
     flash(f"{report.label} is queued again.")
     return redirect_to(url_for("manage.compliance_report", report_id=report_id))
@@ -119,7 +118,7 @@ def compliance_handled(report_id: int):
     if report.status == "sent":
         abort(409)
     try:
-        mark_handled(report, current_user.id, request.form.get("note", ""))
+        mark_handled(report, acting_staff().id, request.form.get("note", ""))
     except ValueError as problem:
         flash(str(problem), "error")
         return redirect_to(url_for("manage.compliance_report", report_id=report_id))
@@ -133,7 +132,7 @@ def compliance_handled(report_id: int):
 def compliance_pause():
     """Stop reporting for this store's license until resumed."""
     store = current_store()
-    pause_by_hand(store.id, current_user.id, request.form.get("reason", ""))
+    pause_by_hand(store.id, acting_staff().id, request.form.get("reason", ""))
     db.session.commit()
     flash(f"Reporting to {store.tracktrace_label} is paused.")
     return redirect_to(url_for("manage.compliance"))
@@ -144,7 +143,7 @@ def compliance_pause():
 def compliance_resume():
     """Let reporting for this store's license go on, and send what waits."""
     store = current_store()
-    resume_license(store.id, current_user.id)
+    resume_license(store.id, acting_staff().id)
     db.session.commit()
     flash(f"Reporting to {store.tracktrace_label} resumed.")
     return redirect_to(url_for("manage.compliance"))
@@ -202,7 +201,7 @@ def compliance_resolve(item_id: int):
     """Settle a difference with a note (audited)."""
     item = store_object(ReconciliationItem, item_id)
     try:
-        resolve_item(item, current_user.id, request.form.get("note", ""))
+        resolve_item(item, acting_staff().id, request.form.get("note", ""))
     except ValueError as problem:
         flash(str(problem), "error")
     else:
@@ -218,7 +217,7 @@ def compliance_resend(item_id: int):
     item = store_object(ReconciliationItem, item_id)
     if item.kind == "missing_here" or item.external_number is None:
         abort(409)
-    report = resend_item(item, current_user.id)
+    report = resend_item(item, acting_staff().id)
     db.session.commit()
     flash(f"{report.label} is queued to be sent again.")
     return redirect_to(url_for("manage.compliance_reconcile", date=item.business_date.isoformat()))

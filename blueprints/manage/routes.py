@@ -3,11 +3,16 @@
 from flask import abort, url_for
 from sqlalchemy import select
 
-from blueprints.access import choose_store, current_store, staff_required, store_object
+from blueprints.access import (
+    acting_staff,
+    choose_store,
+    current_store,
+    staff_required,
+    store_object,
+)
 from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from blueprints.register.forms import StoreForm
-from blueprints.sessions import current_staff
 from extensions import db
 from models import audit
 from models.catalog import Product
@@ -64,5 +69,6 @@ def change_store():
     form = StoreForm()
     if not form.validate_on_submit():
         abort(400)
-    choose_store(current_staff(), form.store_id.data)
+    choose_store(acting_staff(), form.store_id.data)
+    db.session.commit()
     return redirect_to(url_for("manage.dashboard"))

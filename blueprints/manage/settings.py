@@ -1,9 +1,8 @@
 """Store settings: details and hours, register discounts, online ordering, taxes, reporting."""
 
 from flask import flash, request, url_for
-from flask_login import current_user
 
-from blueprints.access import current_store, staff_required
+from blueprints.access import acting_staff, current_store, staff_required
 from blueprints.htmx import form_error_status, is_htmx, redirect_to, render
 from blueprints.manage import bp
 from blueprints.manage.settings_forms import (
@@ -168,7 +167,7 @@ def _saved(section: str, changed: list[str], anchor: str):
         audit.record(
             "store.settings_changed",
             store_id=store.id,
-            user_id=current_user.id,
+            user_id=acting_staff().id,
             obj=store,
             reason=f"{section}: {', '.join(changed)}",
         )

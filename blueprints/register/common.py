@@ -1,41 +1,22 @@
-"""What every register view needs: who is selling, the screen lock, the tablet's drawer."""
+"""What every register view needs: who is selling, the tablet's drawer, manager approvals."""
 
-from functools import wraps
+from datetime import timedelta
 
-from flask import current_app, session, url_for
+from flask import current_app, session
 
-from blueprints.access import current_store
-from blueprints.htmx import redirect_to
-from blueprints.sessions import current_staff
+from blueprints.access import acting_staff, current_store
+from blueprints.ratelimits import approval_allowed, count_approval_failure, normalized_id
 from extensions import db
 from models import audit
+from models.base import utcnow
 from models.cash_drawer import CashDrawer, usable_drawer
 from models.register_pins import try_pin
-from models.users import User
+from models.users import User, managers_on_duty
 
 
 def current_operator() -> User:
-    """Return the budtender running the register now (the signed-in user until someone switches)."""
-    store = current_store()
-    staff = current_staff()
-    operator_id = session.get("operator_id")
-    if operator_id and operator_id != staff.id:
-        operator = db.session.get(User, operator_id)
-        if operator is not None and operator.active and operator.role_at(store):
-            return operator
-    return staff
-
-
-def unlocked(view):
-    """Send a locked register to the PIN screen instead of running the view."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if session.get("register_locked"):
-            return redirect_to(url_for("register.switch"))
-        return view(*args, **kwargs)
-
-    return wrapper
+    """Return the budtender running the register: whoever last entered a PIN (acting_staff)."""
+    return acting_staff()
 
 
 def tablet_drawer() -> CashDrawer | None:
@@ -49,31 +30,49 @@ def tablet_has_drawer() -> bool:
 
 
 class ApprovalRefused(ValueError):
-    """A manager's approval that did not hold, with the message for the form."""
+    """A manager's approval that did not hold, with the message for the form and the status."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
 
 
 def managers_here() -> list[User]:
-    """Return the staff of this store who may approve (managers and admins with a PIN)."""
-    from models.users import staff_at
-
-    store = current_store()
-    return [u for u in staff_at(store) if u.has_role(store, "manager")]
+    """Return the managers of this store on duty, who may approve (see managers_on_duty)."""
+    config = current_app.config
+    return managers_on_duty(
+        current_store(),
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
+        now=utcnow(),
+    )
 
 
 def approve(manager_id: str | None, pin: str | None) -> User | None:
-    """Check a manager's PIN; None when none was given, ApprovalRefused when it is wrong."""
+    """Check a manager's PIN; None when none was given, ApprovalRefused when it is wrong.
+
+    Only a manager on duty here approves; tries are limited per tablet and manager (like PIN
+    switching), on top of the manager's own PIN lock.
+    """
     if not manager_id and not pin:
         return None
     store = current_store()
-    digits = (manager_id or "").isdigit() and int(manager_id) <= MAX_ID
-    manager = db.session.get(User, int(manager_id)) if digits else None
-    if manager is None or not manager.has_role(store, "manager") or not manager.active:
+    number = form_id(manager_id)
+    manager = db.session.get(User, number) if number is not None else None
+    if manager is None or manager not in managers_here():
         raise ApprovalRefused("Choose the manager who approves.")
     if not pin:
         raise ApprovalRefused(f"{manager.first_name} must enter their PIN.")
+    if not approval_allowed(manager.id):
+        raise ApprovalRefused(
+            f"Too many wrong tries for {manager.first_name}'s PIN on this register. "
+            "Wait a minute and try again.",
+            status=429,
+        )
     config = current_app.config
     result = try_pin(manager, pin, config["PIN_LOCK_AFTER"], config["PIN_LOCK_MINUTES"])
     if not result.ok:
+        count_approval_failure()
         audit.record("register.approval_pin_failed", store_id=store.id, user_id=manager.id)
         db.session.commit()
         raise ApprovalRefused(result.message)
@@ -81,6 +80,14 @@ def approve(manager_id: str | None, pin: str | None) -> User | None:
 
 
 MAX_ID = 2**31 - 1
+
+
+def form_id(value: str | None) -> int | None:
+    """Return the row id a form or URL names ("03" is 3), or None when no row can have it."""
+    text = normalized_id(value)
+    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
+        return None
+    return int(text) if 0 < int(text) <= MAX_ID else None
 
 
 def real_id(value: int | None) -> int:

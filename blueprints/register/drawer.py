@@ -11,7 +11,6 @@ from blueprints.register.common import (
     current_operator,
     managers_here,
     real_id,
-    unlocked,
 )
 from blueprints.register.forms import (
     DrawerApprovalForm,
@@ -70,7 +69,6 @@ def _page(status: int = 200, block: str = "screen", error: str | None = None, **
 
 @bp.get("/drawer")
 @staff_required("budtender")
-@unlocked
 def drawer():
     """Show this tablet's drawer: its float, cash taken, drops, and the closing count."""
     return _page()
@@ -78,7 +76,6 @@ def drawer():
 
 @bp.post("/drawer/open")
 @staff_required("budtender")
-@unlocked
 def drawer_open():
     """Open a drawer on this tablet with the float counted into it."""
     form = DrawerOpenForm()
@@ -98,7 +95,6 @@ def drawer_open():
 
 @bp.post("/drawer/<int:drawer_id>/use")
 @staff_required("budtender")
-@unlocked
 def drawer_use(drawer_id: int):
     """Use an already open drawer on this tablet (a tablet swap, or a manager to approve it)."""
     chosen = store_object(CashDrawer, real_id(drawer_id))
@@ -110,7 +106,6 @@ def drawer_use(drawer_id: int):
 
 @bp.post("/drawer/move")
 @staff_required("budtender")
-@unlocked
 def drawer_move():
     """Record a cash drop to the safe or a paid-out from this tablet's drawer."""
     form = DrawerMoveForm()
@@ -151,7 +146,6 @@ def _chosen(raw) -> CashDrawer | None:
 
 @bp.post("/drawer/close")
 @staff_required("budtender")
-@unlocked
 def drawer_close():
     """Count this tablet's drawer blind; close it, or show the over/short for a manager."""
     form = DrawerCloseForm()
@@ -188,7 +182,6 @@ def drawer_close():
 
 @bp.post("/drawer/approve")
 @staff_required("budtender")
-@unlocked
 def drawer_approve():
     """Close a drawer whose over/short is beyond the allowance, with a manager's PIN and reason."""
     form = DrawerApprovalForm()
@@ -211,7 +204,6 @@ def drawer_approve():
 
 @bp.post("/drawer/leave")
 @staff_required("budtender")
-@unlocked
 def drawer_leave():
     """Leave a counted drawer for a manager to approve from any tablet."""
     session.pop("drawer_id", None)
@@ -220,7 +212,6 @@ def drawer_leave():
 
 @bp.get("/drawer/<int:drawer_id>/report")
 @staff_required("budtender")
-@unlocked
 def drawer_report(drawer_id: int):
     """Show a drawer's printable closing report: expected, counted, over/short, every entry."""
     shown = store_object(CashDrawer, real_id(drawer_id))

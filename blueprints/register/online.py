@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from blueprints.access import current_store, staff_required, store_object
 from blueprints.htmx import form_error_status, is_htmx, navigate, render, wants_fragment
 from blueprints.register import bp
-from blueprints.register.common import current_operator, tablet_drawer, unlocked
+from blueprints.register.common import current_operator, tablet_drawer
 from blueprints.register.forms import PayForm
 from extensions import db
 from models.checkout import STATUS_LABELS, display_status
@@ -105,7 +105,6 @@ def _done(order_id: int, message: str, level: str = "ok"):
 
 @bp.get("/online/<int:order_id>")
 @staff_required("budtender")
-@unlocked
 def online_order(order_id: int):
     """Show an online order: its lines, what is packed, and the next step."""
     order = _order(order_id)
@@ -116,7 +115,6 @@ def online_order(order_id: int):
 
 @bp.post("/online/<int:order_id>/accept")
 @staff_required("budtender")
-@unlocked
 def online_accept(order_id: int):
     """Take the order on; the customer's status page says accepted."""
     # CSRFProtect has already checked the token of every POST.
@@ -129,7 +127,6 @@ def online_accept(order_id: int):
 
 @bp.post("/online/<int:order_id>/lines/<int:line_id>/pack")
 @staff_required("budtender")
-@unlocked
 def online_pack(order_id: int, line_id: int):
     """Pack a line from the package scanned (its tag must be the ordered product's)."""
     form = PackForm()
@@ -154,7 +151,6 @@ def online_pack(order_id: int, line_id: int):
 
 @bp.post("/online/<int:order_id>/lines/<int:line_id>/unpack")
 @staff_required("budtender")
-@unlocked
 def online_unpack(order_id: int, line_id: int):
     """Take a line off the package it was packed from (the wrong jar was scanned)."""
     try:
@@ -166,7 +162,6 @@ def online_unpack(order_id: int, line_id: int):
 
 @bp.post("/online/<int:order_id>/lines/<int:line_id>/remove")
 @staff_required("budtender")
-@unlocked
 def online_remove(order_id: int, line_id: int):
     """Drop a line the store cannot fill, with the customer's agreement."""
     form = RemoveLineForm()
@@ -187,7 +182,6 @@ def online_remove(order_id: int, line_id: int):
 
 @bp.post("/online/<int:order_id>/ready")
 @staff_required("budtender")
-@unlocked
 def online_ready(order_id: int):
     """Put the packed order on the pickup shelf; the customer is told by e-mail and on the page."""
     try:
@@ -199,7 +193,6 @@ def online_ready(order_id: int):
 
 @bp.post("/online/<int:order_id>/id")
 @staff_required("budtender")
-@unlocked
 def online_id(order_id: int):
     """Check the ID of the person picking up: it must be the customer's, valid, old enough."""
     form = PickupIdForm()
@@ -225,7 +218,6 @@ def online_id(order_id: int):
 
 @bp.post("/online/<int:order_id>/complete")
 @staff_required("budtender")
-@unlocked
 def online_complete(order_id: int):
     """Take payment and complete the pickup in one transaction; a repeat shows the same receipt."""
     order = _order(order_id)

@@ -2,11 +2,18 @@
 
 from flask import abort, current_app, request, session, url_for
 
-from blueprints.access import choose_store, current_store, staff_required
+from blueprints.access import (
+    acting_staff,
+    choose_store,
+    current_store,
+    screen_locked,
+    staff_required,
+)
 from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, pin_key, pin_limit
+from blueprints.redirects import safe_next
 from blueprints.register import bp
-from blueprints.register.common import current_operator, tablet_drawer, unlocked
+from blueprints.register.common import current_operator, form_id, tablet_drawer
 from blueprints.register.forms import (
     ManualCheckInForm,
     PinForm,
@@ -14,9 +21,10 @@ from blueprints.register.forms import (
     SearchForm,
     StoreForm,
 )
-from blueprints.sessions import current_staff
+from blueprints.sessions import login_row
 from extensions import db, limiter
 from models import audit
+from models.base import utcnow
 from models.dashboard import online_queue, summary
 from models.register_pins import try_pin
 from models.sales import open_register_sales
@@ -35,7 +43,8 @@ def _switch_page(status: int = 200, form: PinForm | None = None, chosen: User | 
         staff=staff_at(store),
         chosen=chosen,
         form=form or PinForm(),
-        locked=session.get("register_locked", False),
+        locked=screen_locked(),
+        back=safe_next(None),
         idle_seconds=current_app.config["REGISTER_IDLE_LOCK_SECONDS"],
     )
 
@@ -68,17 +77,16 @@ def home_page(status: int = 200, block: str | None = "screen", **forms):
 
 
 @bp.get("/")
-@staff_required("budtender")
+@staff_required("budtender", while_locked=True)
 def home():
     """Show the register home: check a customer in, the queue, today's figures."""
-    if session.get("register_locked"):
+    if screen_locked():
         return _switch_page()
     return home_page()
 
 
 @bp.get("/queue")
-@staff_required("budtender")
-@unlocked
+@staff_required("budtender", poll=True)
 def queue():
     """Return the customer queue (the home screen polls it)."""
     return render(
@@ -91,12 +99,13 @@ def queue():
 
 
 @bp.get("/switch")
-@staff_required("budtender")
+@staff_required("budtender", while_locked=True)
 def switch():
     """Show the staff tiles; with ?user=ID, the PIN pad for that budtender."""
     chosen = None
-    if request.args.get("user", "").isdigit():
-        chosen = db.session.get(User, int(request.args["user"]))
+    if request.args.get("user"):
+        user_id = form_id(request.args["user"])
+        chosen = db.session.get(User, user_id) if user_id else None
         if chosen is None or chosen.role_at(current_store()) is None:
             abort(404)
     form = PinForm(user_id=chosen.id if chosen else None)
@@ -104,15 +113,14 @@ def switch():
 
 
 @bp.post("/switch")
-@staff_required("budtender")
+@staff_required("budtender", while_locked=True)
 @limiter.limit(pin_limit, key_func=pin_key, deduct_when=count_failures)
 def switch_submit():
-    """Hand the register to the budtender whose PIN this is."""
+    """Hand the register (and the back office) to the staff member whose PIN this is."""
     form = PinForm()
     store = current_store()
-    chosen = None
-    if form.user_id.data and str(form.user_id.data).isdigit():
-        chosen = db.session.get(User, int(form.user_id.data))
+    user_id = form_id(str(form.user_id.data or ""))
+    chosen = db.session.get(User, user_id) if user_id else None
     if chosen is None or chosen.role_at(store) is None or not chosen.active:
         form.form_errors.append("Tap your name first.")
         return _switch_page(form_error_status(), form)
@@ -125,34 +133,44 @@ def switch_submit():
         db.session.commit()
         form.pin.errors.append(result.message)
         return _switch_page(form_error_status(), form, chosen)
-    previous = current_operator()
-    session["operator_id"] = chosen.id
-    session.pop("register_locked", None)
-    audit.record(
-        "register.switch", store_id=store.id, user_id=chosen.id, previous_user_id=previous.id
-    )
+    row = login_row()
+    previous = row.acting_id
+    row.hand_to(chosen, utcnow())
+    audit.record("register.switch", store_id=store.id, user_id=chosen.id, previous_user_id=previous)
     db.session.commit()
-    return redirect_to(url_for("register.home"))
+    home = url_for("register.home")
+    back = safe_next(home)
+    if back.startswith(url_for("manage.dashboard")) and not chosen.has_role(store, "manager"):
+        back = home  # a budtender taking over from the back office starts at the register
+    return redirect_to(back)
 
 
 @bp.post("/lock")
-@staff_required("budtender")
+@staff_required("budtender", while_locked=True)
 def lock():
     """Lock the register until a budtender enters a PIN (idle timer or the lock button)."""
-    session["register_locked"] = True
-    audit.record("register.lock", store_id=current_store().id, user_id=current_operator().id)
+    row = login_row()
+    row.lock(utcnow())
+    audit.record("register.lock", store_id=current_store().id, user_id=row.acting_id)
     db.session.commit()
-    return redirect_to(url_for("register.switch"))
+    return redirect_to(url_for("register.switch", next=safe_next(None)))
+
+
+@bp.post("/activity")
+@staff_required("budtender")
+def activity():
+    """Note that someone is using the tablet (typing in a long form sends nothing else)."""
+    return "", 204
 
 
 @bp.post("/store")
 @staff_required("budtender")
 def change_store():
-    """Move this tablet to another store the signed-in staff member works at."""
+    """Move this tablet to another store the staff member acting works at; they stay acting."""
     form = StoreForm()
     if not form.validate_on_submit():
         abort(400)
-    choose_store(current_staff(), form.store_id.data)
-    session.pop("operator_id", None)
+    choose_store(acting_staff(), form.store_id.data)
     session.pop("drawer_id", None)
+    db.session.commit()
     return redirect_to(url_for("register.home"))

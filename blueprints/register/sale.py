@@ -18,7 +18,6 @@ from blueprints.register.common import (
     real_id,
     tablet_drawer,
     tablet_has_drawer,
-    unlocked,
 )
 from blueprints.register.forms import (
     AddProductForm,
@@ -153,7 +152,6 @@ def _changed(order: Order, state: SaleState, message: str | None = None):
 
 @bp.get("/sale/<int:order_id>")
 @staff_required("budtender")
-@unlocked
 def sale(order_id: int):
     """Show a sale: the scan box, the menu search, the cart and the payment panel."""
     order = _open_order(order_id)
@@ -168,7 +166,6 @@ def sale(order_id: int):
 
 @bp.post("/sale/<int:order_id>/scan")
 @staff_required("budtender")
-@unlocked
 def scan(order_id: int):
     """Add the package whose tag was scanned."""
     order = _open_order(order_id)
@@ -185,7 +182,6 @@ def scan(order_id: int):
 
 @bp.get("/sale/<int:order_id>/products")
 @staff_required("budtender")
-@unlocked
 def products(order_id: int):
     """Search the menu; each result shows the package the register would sell from."""
     order = _open_order(order_id)
@@ -202,7 +198,6 @@ def products(order_id: int):
 
 @bp.post("/sale/<int:order_id>/add")
 @staff_required("budtender")
-@unlocked
 def add(order_id: int):
     """Add a product picked from the search, from its proposed package."""
     order = _open_order(order_id)
@@ -229,7 +224,6 @@ def add(order_id: int):
 
 @bp.post("/sale/<int:order_id>/lines/<int:line_id>/quantity")
 @staff_required("budtender")
-@unlocked
 def quantity(order_id: int, line_id: int):
     """Change a line's quantity, or its weight in grams for bulk."""
     order = _open_order(order_id)
@@ -260,7 +254,6 @@ def quantity(order_id: int, line_id: int):
 
 @bp.post("/sale/<int:order_id>/lines/<int:line_id>/remove")
 @staff_required("budtender")
-@unlocked
 def remove(order_id: int, line_id: int):
     """Take a line off the sale."""
     order = _open_order(order_id)
@@ -276,11 +269,14 @@ def _discount(order_id: int, line_id: int | None):
     form = DiscountForm()
     key = f"line-{line_id}" if line_id else "sale"
     if not form.validate_on_submit():
+        pin_error = next(iter(form.manager_pin.errors), None)
         return _cart(
             order,
             status=form_error_status(),
-            message="Check the discount.",
+            message=None if pin_error else "Check the discount.",
             open_forms={key: form},
+            approval_for=key if pin_error else None,
+            approval_error=pin_error,
         )
     try:
         kind = None if form.kind.data == "none" else form.kind.data
@@ -304,25 +300,25 @@ def _discount(order_id: int, line_id: int | None):
                 order, kind, value, form.reason.data or "", operator, approver
             )
     except (SaleError, ApprovalRefused) as error:
-        message = error.message if isinstance(error, SaleError) else str(error)
-        status = error.status if isinstance(error, SaleError) else 422
+        refused = isinstance(error, ApprovalRefused)
         db.session.rollback()
         order = _open_order(order_id)
         form.manager_pin.data = ""
-        needs_manager = isinstance(error, NeedsApproval | ApprovalRefused)
+        needs_manager = refused or isinstance(error, NeedsApproval)
         return _cart(
             order,
-            status=status,
-            message=message,
+            status=error.status,
+            # A refused approval is told beside the PIN, where the manager is looking.
+            message=None if refused else error.message,
             open_forms={key: form},
             approval_for=key if needs_manager else None,
+            approval_error=str(error) if refused else None,
         )
     return _changed(order, state, "Discount removed." if not kind else "Discount applied.")
 
 
 @bp.get("/sale/<int:order_id>/lines/<int:line_id>/discount")
 @staff_required("budtender")
-@unlocked
 def line_discount_form(order_id: int, line_id: int):
     """Return a line's discount form (the cart loads it when its % button is first opened)."""
     order = _open_order(order_id)
@@ -345,7 +341,6 @@ def line_discount_form(order_id: int, line_id: int):
 
 @bp.post("/sale/<int:order_id>/lines/<int:line_id>/discount")
 @staff_required("budtender")
-@unlocked
 def line_discount(order_id: int, line_id: int):
     """Discount one line, with a reason; a manager approves above the store's threshold."""
     return _discount(order_id, line_id)
@@ -353,7 +348,6 @@ def line_discount(order_id: int, line_id: int):
 
 @bp.post("/sale/<int:order_id>/discount")
 @staff_required("budtender")
-@unlocked
 def sale_discount(order_id: int):
     """Discount the whole sale, with a reason; a manager approves above the threshold."""
     return _discount(order_id, None)
@@ -361,7 +355,6 @@ def sale_discount(order_id: int):
 
 @bp.post("/sale/<int:order_id>/complete")
 @staff_required("budtender")
-@unlocked
 def complete(order_id: int):
     """Take payment and complete the sale in one transaction; a repeat shows the same receipt."""
     order = _open_order(order_id)
@@ -382,7 +375,6 @@ def complete(order_id: int):
 
 @bp.post("/sale/<int:order_id>/cancel")
 @staff_required("budtender")
-@unlocked
 def cancel(order_id: int):
     """Drop an open sale (the customer left); nothing was taken from the shelf."""
     order = _open_order(order_id)
@@ -415,7 +407,6 @@ def _receipt(order: Order, status: int = 200, block: str = "screen", **extra):
 
 @bp.get("/sale/<int:order_id>/receipt")
 @staff_required("budtender")
-@unlocked
 def receipt(order_id: int):
     """Show the printable receipt with each tax, the tenders and the state-report status."""
     order = _order(order_id)
@@ -425,7 +416,7 @@ def receipt(order_id: int):
 
 
 @bp.get("/sale/<int:order_id>/report-status")
-@staff_required("budtender")
+@staff_required("budtender", poll=True)
 def report_status(order_id: int):
     """Return the sale's state-report badge (the receipt polls it while it is queued)."""
     order = _order(order_id)
@@ -436,7 +427,6 @@ def report_status(order_id: int):
 
 @bp.post("/sale/<int:order_id>/void")
 @staff_required("budtender")
-@unlocked
 def void(order_id: int):
     """Void a sale the same business day: a manager approves, stock goes back, the state is told."""
     order = _order(order_id)
@@ -459,8 +449,8 @@ def void(order_id: int):
             form.form_errors.append(error.message)
             status = error.status
         else:
-            form.form_errors.append(str(error))
-            status = 422
+            form.manager_pin.errors = [str(error)]
+            status = error.status
         return _receipt(order, status, block="void", void_form=form)
     db.session.commit()
     return navigate(url_for("register.receipt", order_id=done.id))
@@ -495,7 +485,6 @@ def _return_page(
 
 @bp.get("/sale/<int:order_id>/return")
 @staff_required("budtender")
-@unlocked
 def return_form(order_id: int):
     """Show a completed sale's lines with how much of each can come back."""
     order = _order(order_id)
@@ -506,7 +495,6 @@ def return_form(order_id: int):
 
 @bp.post("/sale/<int:order_id>/return")
 @staff_required("budtender")
-@unlocked
 def return_submit(order_id: int):
     """Take items back (restock or destroy per line), refund, and report the return."""
     order = _order(order_id)
@@ -553,7 +541,6 @@ def return_submit(order_id: int):
 
 @bp.get("/returns/<int:return_id>/slip")
 @staff_required("budtender")
-@unlocked
 def refund_slip(return_id: int):
     """Show a return's printable refund slip: what came back, the refund, where to sign."""
     back = store_object(SaleReturn, real_id(return_id))
@@ -580,7 +567,6 @@ def refund_words(back: SaleReturn) -> str:
 
 @bp.get("/sales")
 @staff_required("budtender")
-@unlocked
 def sales():
     """List today's sales, to reprint, void or take a return."""
     store = current_store()

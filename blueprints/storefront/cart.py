@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, request, url_for
 
 from blueprints.htmx import form_error_status, is_htmx, redirect_to, render
+from blueprints.redirects import safe_next
 from blueprints.sessions import current_customer
 from blueprints.storefront import bp
 from blueprints.storefront.forms import AddToCartForm, CartLineForm
@@ -13,7 +14,6 @@ from blueprints.storefront.shopper import (
     current_cart,
     online_store,
     remember_cart,
-    safe_next,
     shop_at,
     to_age_gate,
 )

@@ -5,6 +5,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from blueprints.htmx import form_error_status, is_htmx, redirect_to, render, wants_fragment
+from blueprints.redirects import safe_next
 from blueprints.sessions import current_customer
 from blueprints.storefront import bp
 from blueprints.storefront.forms import (
@@ -18,7 +19,6 @@ from blueprints.storefront.shopper import (
     age_confirmed,
     current_cart,
     online_store,
-    safe_next,
     shop_at,
     to_age_gate,
 )

@@ -23,14 +23,6 @@ def to_age_gate():
     return redirect(url_for("storefront.index", next=request.full_path.rstrip("?")))
 
 
-def safe_next(default: str) -> str:
-    """Return the ?next= path when it stays on this site, else the default."""
-    target = request.values.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
 def online_store(code: str) -> Store:
     """Return the store taking online orders under a code, or 404."""
     store = db.session.scalar(

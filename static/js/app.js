@@ -31,15 +31,27 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
   });
 
-  // Lock a shared register after the configured idle time.
+  // Lock a shared register after the configured idle time. The server keeps its own idle clock,
+  // so someone typing in a long form (which sends nothing) tells it now and then.
   function armIdleLock() {
-    var seconds = parseInt(document.body.getAttribute("data-idle-lock"), 10);
+    var body = document.body;
+    var seconds = parseInt(body.getAttribute("data-idle-lock"), 10);
     var form = document.getElementById("lock-form");
     if (!seconds || !form) return;
+    var activityUrl = body.getAttribute("data-activity-url");
+    var every = (parseInt(body.getAttribute("data-activity-every"), 10) || 60) * 1000;
+    var told = Date.now();
     var timer;
+    function tellServer() {
+      if (!activityUrl || Date.now() - told < every) return;
+      told = Date.now();
+      var headers = JSON.parse(body.getAttribute("hx-headers") || "{}");
+      fetch(activityUrl, { method: "POST", headers: headers, credentials: "same-origin", redirect: "manual" });
+    }
     function reset() {
       clearTimeout(timer);
       timer = setTimeout(function () { form.requestSubmit(); }, seconds * 1000);
+      tellServer();
     }
     ["pointerdown", "keydown", "touchstart"].forEach(function (name) {
       document.addEventListener(name, reset, { passive: true });
@@ -135,9 +147,17 @@
     if (scan && (!active || active === document.body || !document.body.contains(active))) scan.focus();
   });
 
+  // A manager's approval: bring its whole form (the PIN, its message, Apply) into view.
+  function showApproval(root) {
+    var approval = root.querySelector && root.querySelector(".approval");
+    if (approval) approval.closest("form").scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { showApproval(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
     dismissToasts(document);
     armIdleLock();
+    showApproval(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) { dismissToasts(event.target); });
   document.addEventListener("htmx:oobAfterSwap", function (event) { dismissToasts(event.target); });
