@@ -71,6 +71,7 @@ def test_v3_dispense_logs_in_and_sends_numbers_and_ids(emulator):
 
 
 def test_v3_medical_sale_looks_the_card_up_for_its_key(emulator):
+    emulator.world.add_patient_card("6553690580672239")
     bt = v3(emulator)
     bt.report_sale(sale([(biotrack_tag(1), 1, "each", 100)], customer="patient",
                         patient_license="6553690580672239"), external_number="7",

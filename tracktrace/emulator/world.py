@@ -5,9 +5,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from models.base import utcnow
+from models.crypto import normalize_identifier
 
 
 @dataclass
@@ -31,6 +33,15 @@ class Facility:
     receipts: list[dict] = field(default_factory=list)
     sales: list[dict] = field(default_factory=list)
     adjustments: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class PatientCard:
+    """A medical card as the state's patient registry holds it."""
+
+    number: str
+    active: bool = True
+    expires: date | None = None
 
 
 @dataclass
@@ -83,6 +94,7 @@ class World:
         self.get_limit_per_second = 50
         self.get_times: dict[str, list[float]] = {}
         self.leak_content_type = False
+        self.patient_cards: dict[str, PatientCard] = {}
         self.session_seconds = 3600.0
         self._ids = itertools.count(1001)
 
@@ -99,7 +111,7 @@ class World:
         vendor_key: str,
         user_key: str,
         name: str = "Emulated dispensary",
-        permissions: tuple[str, ...] = ("sales", "packages"),
+        permissions: tuple[str, ...] = ("sales", "packages", "patients"),
     ) -> Facility:
         """Add a Metrc facility reachable with an integrator key and a user key."""
         with self.lock:
@@ -127,6 +139,20 @@ class World:
             package = Package(tag, Decimal(str(quantity)), unit)
             self.facilities[license].packages[tag] = package
             return package
+
+    def add_patient_card(
+        self, number: str, *, active: bool = True, expires: date | None = None
+    ) -> PatientCard:
+        """Put a medical card in the state's patient registry (or change it)."""
+        with self.lock:
+            card = PatientCard(normalize_identifier(number), active, expires)
+            self.patient_cards[card.number] = card
+            return card
+
+    def patient_card(self, number: str) -> PatientCard | None:
+        """Return the registry's card with this number, however it is written."""
+        with self.lock:
+            return self.patient_cards.get(normalize_identifier(number or ""))
 
     def expire_sessions(self) -> None:
         """End every BioTrack session, as when they time out."""
