@@ -8,10 +8,10 @@ from blueprints.ratelimits import count_failures, pin_key, pin_limit
 from blueprints.register import bp
 from blueprints.register.common import current_operator, tablet_drawer, unlocked
 from blueprints.register.forms import (
+    CustomerSearchForm,
     ManualCheckInForm,
     PinForm,
     ScanIdForm,
-    SearchForm,
     StoreForm,
 )
 from blueprints.sessions import current_staff
@@ -51,7 +51,7 @@ def home_page(status: int = 200, block: str | None = "screen", **forms):
     store = current_store()
     forms.setdefault("scan_form", ScanIdForm())
     forms.setdefault("manual_form", ManualCheckInForm())
-    forms.setdefault("search_form", SearchForm(request.args))
+    forms.setdefault("search_form", CustomerSearchForm(formdata=None))
     return render(
         "register/home.html",
         block=block,

@@ -1,10 +1,11 @@
-"""Load the stores' licenses, credentials and packages into an emulator, for trials."""
+"""Load the stores' licenses, credentials, packages and checked cards into an emulator."""
 
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from extensions import db
+from models.customers import Customer
 from models.inventory import Package
 from models.stores import Store
 from tracktrace.emulator.world import World
@@ -42,4 +43,11 @@ def seed_from_database(world: World) -> list[str]:
                 grams = Decimal(package.quantity) / 1000
                 world.add_package(license_number, package.tag, grams, "Grams")
         done.append(f"{store.code}: license {license_number}, {len(packages)} packages")
+    # Only cards a person checked go in the state's registry: a card merely claimed online
+    # (made up, perhaps) must not come back "active" in a trial.
+    checked = db.session.scalars(select(Customer).where(Customer.card_verified_at.is_not(None)))
+    cards = [c for c in checked if c.medical_card_hash is not None]
+    for customer in cards:
+        world.add_patient_card(customer.medical_card_number, expires=customer.medical_card_expires)
+    done.append(f"patient registry: {len(cards)} checked cards")
     return done
