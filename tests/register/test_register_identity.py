@@ -102,6 +102,9 @@ def test_a_manager_changes_stored_identity_with_a_reason_audited_by_field_name(
             "reason": "Married name on her new license"}  # fmt: skip
     alone = htmx_client.post(url, data=form)
     assert alone.status_code == 403 and "manager" in alone.get_data(as_text=True)
+    peer = make_user(store, pin="9999")
+    vouched = htmx_client.post(url, data={**form, "manager_id": peer.id, "manager_pin": "9999"})
+    assert vouched.status_code == 403 and fresh(customer).last_name == "Ruiz"
     no_reason = htmx_client.post(url, data={**form, "reason": "", "manager_id": manager.id,
                                             "manager_pin": "1357"})  # fmt: skip
     assert no_reason.status_code == 422
