@@ -103,19 +103,29 @@ class CardRefused(ValueError):
 def save_medical_card(
     customer: Customer, number: str, state: str, expires: date, today: date
 ) -> None:
-    """Save the customer's medical card (stored encrypted); they then buy as a patient."""
+    """Save the customer's medical card (encrypted) as a claim a budtender checks at the counter.
+
+    A changed number, state or expiry makes a checked card unchecked again.
+    """
     number = number.strip()
     if expires < today:
         raise CardRefused("This card has expired. Renew it with the state before saving it.")
     holder = find_by_medical_card(number)
     if holder is not None and holder.id != customer.id:
         raise CardRefused("This card is registered to another account. Ask the store to help.")
-    customer.medical_card_number = number
-    customer.medical_card_state = state
-    customer.medical_card_expires = expires
+    same = (
+        holder is not None
+        and customer.medical_card_state == state
+        and customer.medical_card_expires == expires
+    )
+    if not same:
+        customer.medical_card_number = number
+        customer.medical_card_state = state
+        customer.medical_card_expires = expires
+        customer.clear_card_check()
     if customer.kind == "adult_use":
         customer.kind = "medical"
-    audit.record("customer.medical_card_saved", customer_id=customer.id)
+    audit.record("customer.medical_card_saved", customer_id=customer.id, changed=not same)
 
 
 def remove_medical_card(customer: Customer) -> None:
@@ -125,5 +135,6 @@ def remove_medical_card(customer: Customer) -> None:
     customer.medical_card_number = None
     customer.medical_card_state = None
     customer.medical_card_expires = None
+    customer.clear_card_check()
     customer.kind = "adult_use"
     audit.record("customer.medical_card_removed", customer_id=customer.id)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from extensions import db
 from models.base import utcnow
 from models.catalog import Product
-from models.customers import Customer
+from models.customers import Customer, age_on
+from models.id_scan import minimum_ages
 from models.limits import CustomerProfile, PastPurchase, evaluate
 from models.menu import availability
 from models.orders import Order
@@ -45,6 +46,12 @@ class CartRefused(ValueError):
 
 class StockRefused(CartRefused):
     """More than the store has available."""
+
+    status = 409
+
+
+class AgeRefused(CartRefused):
+    """The shopper may not buy here yet (under age, or a card nobody has checked)."""
 
     status = 409
 
@@ -129,6 +136,9 @@ class CartView:
     items: tuple[CartItem, ...]
     check: CartCheck | None
     customer_class: str
+    # Why the shopper cannot buy at all yet, and what to know about their card.
+    refusal: str | None = None
+    card_notice: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -151,7 +161,8 @@ class CartView:
             if i.short
         )
         limits = self.check.verdict.messages if self.check is not None else ()
-        return stock + tuple(limits)
+        refusal = (self.refusal,) if self.refusal else ()
+        return refusal + stock + tuple(limits)
 
 
 def item_count(cart: Cart | None) -> int:
@@ -174,14 +185,42 @@ def line_price_cents(product: Product, quantity: int) -> int:
 
 
 def buyer_class(store: Store, customer: Customer | None) -> str:
-    """Return the class a customer buys under here: medical with a valid card, else adult use."""
-    if (
-        customer is not None
-        and store.sells_medical
-        and customer.has_valid_medical_card(store.business_date())
-    ):
+    """Return the class a customer buys under here: medical with a checked card, else adult use."""
+    if customer is not None and customer.has_verified_medical_card(store):
         return "medical"
     return "adult_use"
+
+
+def card_notice(store: Store, customer: Customer | None) -> str | None:
+    """Tell a shopper whose card nobody has checked yet how they buy until it is."""
+    if customer is None or not store.sells_medical or not customer.has_card_on_file:
+        return None
+    if customer.has_verified_medical_card(store):
+        return None
+    return (
+        "Your medical card will be checked at the counter (bring it with your ID). Until then "
+        "you buy as adult use: adult-use limits and taxes apply."
+    )
+
+
+def age_refusal(store: Store, customer: Customer | None) -> str | None:
+    """Say why a signed-in shopper may not buy here at all yet, or None."""
+    if customer is None:
+        return None
+    adult_age, medical_age = minimum_ages(pack_for(store))
+    age = age_on(customer.date_of_birth, store.business_date())
+    if buyer_class(store, customer) == "medical":
+        if age < medical_age:
+            return f"Patients must be {medical_age} or older to buy here."
+        return None
+    if age >= adult_age:
+        return None
+    if store.sells_medical and customer.has_card_on_file:
+        return (
+            f"You are under {adult_age}: you can order here once your medical card is checked "
+            "at the counter. Bring the card and your ID to the store."
+        )
+    return f"You must be {adult_age} or older to buy here."
 
 
 def pending_purchases(customer: Customer, store: Store, exclude_order_id: int | None = None):
@@ -293,7 +332,14 @@ def view(cart: Cart | None, store: Store, customer: Customer | None) -> CartView
         if items
         else None
     )
-    return CartView(cart, tuple(items), check, buyer_class(store, customer))
+    return CartView(
+        cart,
+        tuple(items),
+        check,
+        buyer_class(store, customer),
+        age_refusal(store, customer),
+        card_notice(store, customer),
+    )
 
 
 def _sellable(product: Product, store: Store) -> None:
@@ -316,6 +362,9 @@ def _set(
     """Put `quantity` of a product in the cart if stock and limits allow it."""
     _sellable(product, store)
     valid_quantity(product, quantity)
+    refusal = age_refusal(store, customer)
+    if refusal:
+        raise AgeRefused(refusal)
     available = availability(product)
     if quantity > available:
         if available <= 0:

@@ -9,8 +9,17 @@ from sqlalchemy import and_, func, or_, select
 from extensions import db
 from models import audit
 from models.base import utcnow
-from models.customers import Customer, find_by_id_number, find_by_medical_card
+from models.crypto import normalize_identifier
+from models.customers import Customer, find_by_medical_card, fold_name, id_number_hash
 from models.id_scan import CheckInRefused, Eligibility, IdDocument, check_eligibility
+from models.identity import (
+    IdentityMismatch,
+    names_match,
+    person_for_document,
+    record_first_id,
+    same_id_number,
+)
+from models.medical_cards import CardCheckRefused, StateAnswer, verify_card
 from models.orders import Order
 from models.purchase_limits import pack_for
 from models.stores import Store
@@ -24,6 +33,27 @@ class CheckIn:
     order: Order
     customer: Customer | None
     eligibility: Eligibility
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PresentedCard:
+    """A medical card the budtender holds at check-in: as read, and what the state said."""
+
+    number: str
+    expires: date | None
+    read: str | None
+    checked: bool
+    # None when the state was not asked (the store does not serve patients).
+    answer: StateAnswer | None
+
+
+class CardRefusedAtCheckIn(CheckInRefused):
+    """The state refused the card presented at check-in, or could not be asked."""
+
+    def __init__(self, card: PresentedCard):
+        super().__init__(card.answer.message)
+        self.card = card
 
 
 def _eligibility(store: Store, birth: date, id_expires: date | None, **card) -> Eligibility:
@@ -38,20 +68,33 @@ def _eligibility(store: Store, birth: date, id_expires: date | None, **card) -> 
     )
 
 
-def open_sale(store: Store, customer: Customer | None, customer_class: str, user: User) -> Order:
+def open_sale(
+    store: Store,
+    customer: Customer | None,
+    customer_class: str,
+    user: User,
+    id_hash: str | None = None,
+) -> Order:
     """Open a register sale for a checked-in customer, or resume the one they already have."""
-    if customer is not None:
+    # An anonymous walk-in is known by the keyed hash of their ID: the same ID resumes too.
+    if customer is not None or id_hash is not None:
+        who = (
+            Order.customer_id == customer.id
+            if customer is not None
+            else (Order.customer_id.is_(None) & (Order.id_number_hash == id_hash))
+        )
         existing = db.session.scalar(
             select(Order).where(
                 Order.store_id == store.id,
                 Order.channel == "register",
                 Order.status == "open",
-                Order.customer_id == customer.id,
+                who,
             )
         )
         if existing is not None:
             existing.id_checked_at = utcnow()
             existing.customer_class = customer_class
+            existing.id_number_hash = id_hash or existing.id_number_hash
             return existing
     order = Order(
         store_id=store.id,
@@ -61,6 +104,7 @@ def open_sale(store: Store, customer: Customer | None, customer_class: str, user
         customer_class=customer_class,
         budtender_id=user.id,
         id_checked_at=utcnow(),
+        id_number_hash=id_hash,
         tax_lines=[],
     )
     db.session.add(order)
@@ -68,16 +112,41 @@ def open_sale(store: Store, customer: Customer | None, customer_class: str, user
     return order
 
 
-def _card_holder(card_number: str | None, birth: date) -> Customer | None:
-    if not card_number:
+def _unverified_notice(store: Store, customer: Customer | None) -> str | None:
+    """Say that a card on file was not checked, where the store could sell to the patient."""
+    if customer is None or not store.sells_medical or not customer.has_card_on_file:
         return None
-    holder = find_by_medical_card(card_number)
-    if holder is not None and holder.date_of_birth != birth:
+    if customer.has_verified_medical_card(store):
+        return None
+    return (
+        f"{customer.first_name}'s medical card is not verified: selling as adult use. Verify "
+        "the card on their record to sell as medical."
+    )
+
+
+def _eligibility_for(store: Store, customer: Customer | None, birth: date,
+                     id_expires: date | None, **card) -> Eligibility:  # fmt: skip
+    """Check eligibility; a refusal says when an unchecked card on file is why."""
+    try:
+        return _eligibility(store, birth, id_expires, **card)
+    except CheckInRefused as refusal:
+        if card.get("card_expires") is None and _unverified_notice(store, customer):
+            raise CheckInRefused(
+                f"{refusal} Their medical card on file is not verified yet: verify it on their "
+                "record first."
+            ) from refusal
+        raise
+
+
+def _check_presented(card: PresentedCard) -> None:
+    """Refuse a card entered at check-in that the budtender has not finished."""
+    if not card.checked:
         raise CheckInRefused(
-            "That medical card is registered to someone with another date of birth. "
-            "Check the card and the ID belong to the same person."
+            "Hold the physical card, check that it belongs to the person in front of you, and "
+            "tick the box to say so (or clear the card fields for an adult-use sale)."
         )
-    return holder
+    if card.expires is None:
+        raise CheckInRefused("Enter the medical card's expiry date to record the card.")
 
 
 def check_in_document(
@@ -85,31 +154,40 @@ def check_in_document(
     document: IdDocument,
     user: User,
     *,
-    card_number: str | None = None,
-    card_expires: date | None = None,
+    card: PresentedCard | None = None,
 ) -> CheckIn:
     """Check in the holder of a scanned license: refuse, or record them and open their sale."""
-    card_number = (card_number or "").strip() or None
-    holder = _card_holder(card_number, document.date_of_birth)
-    matches = [
-        c
-        for c in find_by_id_number(document.id_number)
-        if c.date_of_birth == document.date_of_birth and c.id_state in (None, document.state)
-    ]
-    customer = holder or (matches[0] if matches else None)
-    on_file_card = None
-    if customer is not None and customer.kind != "adult_use":
-        on_file_card = customer.medical_card_expires
-    if card_number and holder is None and card_expires is None:
-        raise CheckInRefused("Enter the medical card's expiry date to record the card.")
-    effective_card = card_expires or on_file_card
-    eligibility = _eligibility(
-        store,
-        document.date_of_birth,
-        document.expires,
-        card_expires=effective_card,
-        card_presented=card_number is not None,
-    )
+    try:
+        customer = person_for_document(document)
+    except IdentityMismatch as mismatch:
+        raise CheckInRefused(str(mismatch)) from mismatch
+    notices: list[str] = []
+    if card is not None:
+        _check_presented(card)
+        eligibility = _eligibility(
+            store,
+            document.date_of_birth,
+            document.expires,
+            card_expires=card.expires,
+            card_presented=True,
+        )
+        if card.answer is None:
+            notices.append("This store sells adult use only: the medical card was not recorded.")
+            card = None
+        elif card.answer.outcome in ("refused", "unavailable"):
+            raise CardRefusedAtCheckIn(card)
+    else:
+        verified = customer is not None and customer.has_verified_medical_card(store)
+        eligibility = _eligibility_for(
+            store,
+            customer,
+            document.date_of_birth,
+            document.expires,
+            card_expires=customer.medical_card_expires if verified else None,
+        )
+        notice = _unverified_notice(store, customer)
+        if notice:
+            notices.append(notice)
     if customer is None:
         customer = Customer(
             first_name=document.first_name[:80],
@@ -119,19 +197,36 @@ def check_in_document(
             kind="adult_use",
         )
         db.session.add(customer)
-    customer.id_number = document.id_number
-    customer.id_state = document.state
-    customer.id_expires = document.expires
-    if card_number and holder is None:
-        customer.medical_card_number = card_number
-        customer.medical_card_state = store.state
-        customer.medical_card_expires = card_expires
-        if customer.kind == "adult_use":
-            customer.kind = "medical"
-    elif card_number and card_expires is not None:
-        customer.medical_card_expires = card_expires
+        record_first_id(customer, document.id_number, document.state, store, user)
+    elif customer.id_number_hash is None:
+        record_first_id(customer, document.id_number, document.state, store, user)
+    elif not names_match(customer, document.first_name, document.last_name, document.middle_name):
+        notices.append(
+            f"The name on the ID ({document.name}) differs from the record ({customer.name}). "
+            "A manager can correct the record (Edit identity)."
+        )
+    if same_id_number(customer, document.id_number):
+        # The same ID, renewed: its new expiry is noted (the identity itself is unchanged).
+        customer.id_state = document.state
+        customer.id_expires = document.expires
     db.session.flush()
-    order = open_sale(store, customer, eligibility.customer_class, user)
+    if card is not None:
+        try:
+            verify_card(
+                store,
+                customer,
+                user,
+                number=card.number,
+                expires=card.expires,
+                read=card.read,
+                checked=card.checked,
+                answer=card.answer,
+            )
+        except CardCheckRefused as refusal:
+            raise CheckInRefused(refusal.message) from refusal
+    order = open_sale(
+        store, customer, eligibility.customer_class, user, id_number_hash(document.id_number)
+    )
     audit.record(
         "register.checkin",
         store_id=store.id,
@@ -141,7 +236,7 @@ def check_in_document(
         method="scan",
         customer_class=eligibility.customer_class,
     )
-    return CheckIn(order, customer, eligibility)
+    return CheckIn(order, customer, eligibility, tuple(notices))
 
 
 def check_in_manual(
@@ -150,13 +245,13 @@ def check_in_manual(
     *,
     birth: date,
     id_expires: date,
-    first_name: str = "",
-    last_name: str = "",
+    id_number: str,
 ) -> CheckIn:
-    """Check in a walk-in from the date of birth and ID expiry typed off the ID (no record kept)."""
+    """Check in a walk-in from the dates and number typed off the ID (only its hash is kept)."""
+    if len(normalize_identifier(id_number or "")) < 4:
+        raise CheckInRefused("Type the ID number from the ID (at least 4 characters).")
     eligibility = _eligibility(store, birth, id_expires)
-    del first_name, last_name  # a walk-in typed by hand stays anonymous: nothing else is stored
-    order = open_sale(store, None, eligibility.customer_class, user)
+    order = open_sale(store, None, eligibility.customer_class, user, id_number_hash(id_number))
     audit.record(
         "register.checkin",
         store_id=store.id,
@@ -169,14 +264,16 @@ def check_in_manual(
 
 
 def check_in_customer(store: Store, customer: Customer, user: User) -> CheckIn:
-    """Check in a returning customer from their record (ID expiry and card on file)."""
-    eligibility = _eligibility(
+    """Check in a returning customer from their record (ID expiry and a checked card on file)."""
+    verified = customer.has_verified_medical_card(store)
+    eligibility = _eligibility_for(
         store,
+        customer,
         customer.date_of_birth,
         customer.id_expires,
-        card_expires=customer.medical_card_expires if customer.kind != "adult_use" else None,
+        card_expires=customer.medical_card_expires if verified else None,
     )
-    order = open_sale(store, customer, eligibility.customer_class, user)
+    order = open_sale(store, customer, eligibility.customer_class, user, customer.id_number_hash)
     audit.record(
         "register.checkin",
         store_id=store.id,
@@ -186,11 +283,12 @@ def check_in_customer(store: Store, customer: Customer, user: User) -> CheckIn:
         method="lookup",
         customer_class=eligibility.customer_class,
     )
-    return CheckIn(order, customer, eligibility)
+    notice = _unverified_notice(store, customer)
+    return CheckIn(order, customer, eligibility, (notice,) if notice else ())
 
 
 def search_customers(text: str, limit: int = 8) -> list[Customer]:
-    """Find customers by name, phone digits, or medical card number (through its keyed hash)."""
+    """Find customers by name (accents aside), phone digits, or medical card (last four or all)."""
     text = (text or "").strip()
     if len(text) < 2:
         return []
@@ -200,14 +298,17 @@ def search_customers(text: str, limit: int = 8) -> list[Customer]:
         found.append(holder)
     digits = re.sub(r"\D", "", text)
     clauses = []
-    words = [w for w in re.split(r"\s+", text) if w and not w.isdigit()]
+    words = [fold_name(w) for w in re.split(r"\s+", text) if w and not w.isdigit()]
+    words = [w for w in words if w]
     if words:
-        # Every word must appear in the name ("ros herr" finds Rosa Herrera).
-        name = func.lower(Customer.first_name + " " + Customer.last_name)
-        clauses.append(and_(*[name.contains(word.lower(), autoescape=True) for word in words]))
+        # Every word must appear in the folded name ("ros herr" finds Rosa Herrera, "tomas"
+        # finds Tomás).
+        clauses.append(and_(*[Customer.name_key.contains(word, autoescape=True) for word in words]))
     if len(digits) >= 4:
         phone = func.replace(func.replace(func.replace(Customer.phone, "-", ""), " ", ""), ".", "")
         clauses.append(phone.contains(digits, autoescape=True))
+        # A card is found by its last four characters (only those are kept in the clear).
+        clauses.append(Customer.medical_card_last4 == normalize_identifier(text)[-4:])
     if clauses:
         rows = db.session.scalars(
             select(Customer)

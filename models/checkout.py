@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from extensions import db
 from models import audit
 from models.base import utcnow
-from models.cart import Cart, buyer_class, check_items, line_price_cents
+from models.cart import Cart, age_refusal, buyer_class, check_items, line_price_cents
 from models.catalog import Product
 from models.customers import Customer
 from models.inventory import Package, Reservation
@@ -184,6 +184,9 @@ def place_order(
     lines = list(cart.lines)
     if not lines:
         raise CheckoutRefused("Your cart is empty.")
+    refusal = age_refusal(store, customer)
+    if refusal:
+        raise CheckoutConflict(refusal)
     # Two orders of one customer (at two stores of a chain) must not share one allotment.
     db.session.execute(
         select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True)
@@ -376,11 +379,24 @@ def release_expired(now: datetime | None = None) -> int:
     return len(due)
 
 
+def online_orders(customer: Customer, limit: int = 50) -> list[Order]:
+    """Return a customer's online orders, newest first (walk-in sales are not among them)."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer.id, Order.channel == "web")
+            .order_by(Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def customer_order(order_id: int, customer: Customer | None) -> Order | None:
     """Return one of the customer's orders, or None for anyone else's (the view answers 404)."""
     if customer is None:
         return None
     order = db.session.get(Order, order_id)
-    if order is None or order.customer_id != customer.id:
+    # A walk-in sale at the register is not an online order, even for an account holder.
+    if order is None or order.customer_id != customer.id or order.channel != "web":
         return None
     return order

@@ -12,6 +12,7 @@ from models.catalog import Product
 from models.customers import Customer, find_by_medical_card
 from models.demo_catalog import CATALOG
 from models.inventory import Package, receive_package
+from models.medical_cards import seed_verified
 from models.stores import Store
 from models.users import StoreMembership, User
 
@@ -279,15 +280,32 @@ def _seed_customers(today: date) -> None:
     )
 
 
+def _seed_card_checks(stores: list[Store], staff: dict[str, User]) -> None:
+    """Mark the demo patients' cards as checked at the counter by their store's manager."""
+    # Demo data only: a real card is checked by a person at the register (models.medical_cards).
+    for store in stores:
+        if not store.sells_medical:
+            continue
+        person = next(p for p in STAFF if p.store_code == store.code and p.role == "manager")
+        patients = db.session.scalars(
+            select(Customer).where(
+                Customer.kind != "adult_use", Customer.medical_card_state == store.state
+            )
+        )
+        for patient in patients:
+            seed_verified(store, patient, staff[person.email])
+
+
 def seed_demo() -> None:
     """Create or complete the demo chain; existing rows are found by natural key and left alone."""
     stores = [_upsert_store(data) for data in STORES]
     db.session.flush()
-    for person in STAFF:
-        _upsert_staff(person, stores)
+    staff = {person.email: _upsert_staff(person, stores) for person in STAFF}
     for store in stores:
         _seed_products(store, store.business_date())
     _seed_customers(stores[0].business_date())
+    db.session.flush()
+    _seed_card_checks(stores, staff)
     db.session.commit()
 
 

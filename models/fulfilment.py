@@ -16,8 +16,9 @@ from models import audit
 from models.base import utcnow
 from models.cash_drawer import CashDrawer
 from models.checkout import allocate, lock_order, release_holds
-from models.customers import Customer
+from models.customers import Customer, id_number_hash
 from models.id_scan import CheckInRefused, IdDocument, check_eligibility
+from models.identity import last_names_match, names_match, record_first_id, same_id_number
 from models.inventory import Package, Reservation
 from models.order_mail import send_order_ready
 from models.orders import Order, OrderLine
@@ -332,6 +333,51 @@ def remove_line(order: Order, line_id: int, user: User, reason: str, agreed: boo
     return order
 
 
+def card_unchecked(order: Order) -> bool:
+    """Say whether the customer picking up holds a card nobody has checked (at this store)."""
+    customer = order.customer
+    return (
+        customer is not None
+        and order.store.sells_medical
+        and customer.has_card_on_file
+        and not customer.has_verified_medical_card(order.store)
+    )
+
+
+def _check_person(
+    customer: Customer,
+    document: IdDocument | None,
+    last_name: str | None,
+    id_number: str | None,
+) -> str:
+    """Refuse an ID that is not the customer's by name or number; return the ID's number."""
+    if document is not None:
+        if not names_match(customer, document.first_name, document.last_name, document.middle_name):
+            raise FulfilmentError(
+                f"The name on the ID ({document.name}) is not {customer.name}'s. Only the "
+                "customer who ordered can pick the order up.",
+                status=409,
+            )
+        number = document.id_number
+    else:
+        if not (last_name or "").strip() or not (id_number or "").strip():
+            raise FulfilmentError("Type the last name and the ID number from the ID too.")
+        if not last_names_match(customer, last_name):
+            raise FulfilmentError(
+                f"The last name on the ID is not {customer.name}'s. Only the customer who "
+                "ordered can pick the order up.",
+                status=409,
+            )
+        number = id_number
+    if same_id_number(customer, number) is False:
+        raise FulfilmentError(
+            f"The ID number is not the one on {customer.name}'s record. If they have a new ID, "
+            "a manager can update the record first (Returning customer → Edit identity).",
+            status=409,
+        )
+    return number
+
+
 def check_id(
     order: Order,
     user: User,
@@ -339,6 +385,8 @@ def check_id(
     document: IdDocument | None = None,
     birth: date | None = None,
     id_expires: date | None = None,
+    last_name: str | None = None,
+    id_number: str | None = None,
 ) -> str:
     """Check the ID of whoever picks the order up; return the class they buy under now."""
     order = _locked(order, "ready")
@@ -349,6 +397,7 @@ def check_id(
         birth, id_expires = document.date_of_birth, document.expires
     if birth is None or id_expires is None:
         raise FulfilmentError("Scan the ID, or type its date of birth and expiry date.")
+    number = _check_person(customer, document, last_name, id_number)
     if birth != customer.date_of_birth:
         raise FulfilmentError(
             f"The ID's date of birth does not match {customer.name}'s account. Only the "
@@ -357,24 +406,24 @@ def check_id(
         )
     store = order.store
     today = store.business_date()
-    card = customer.medical_card_expires if customer.kind != "adult_use" else None
+    verified = customer.has_verified_medical_card(store, today)
     try:
         eligibility = check_eligibility(
             birth=birth,
             id_expires=id_expires,
             today=today,
-            card_expires=card,
+            card_expires=customer.medical_card_expires if verified else None,
             sells_adult_use=store.sells_adult_use,
             sells_medical=store.sells_medical,
             pack=pack_for(store),
         )
     except CheckInRefused as refusal:
         raise FulfilmentError(str(refusal), status=409) from refusal
-    if document is not None:
-        customer.id_number = document.id_number
-        customer.id_state = document.state
+    state = document.state if document is not None else (customer.id_state or store.state)
+    record_first_id(customer, number, state, store, user)
     customer.id_expires = id_expires
     order.id_checked_at = utcnow()
+    order.id_number_hash = id_number_hash(number)
     order.customer_class = eligibility.customer_class
     recompute(order)
     audit.record(

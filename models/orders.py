@@ -80,8 +80,11 @@ class Order(db.Model):
     discount_kind: Mapped[str | None] = mapped_column(String(8))
     discount_value: Mapped[int | None]
     discount_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    # When a person checked the buyer's ID for this sale (check-in or pickup).
+    # When a person checked the buyer's ID for this sale (check-in or pickup), and the keyed
+    # hash of that ID's number: an anonymous walk-in's earlier sales count toward their limits
+    # through it, with no name or number kept.
     id_checked_at: Mapped[datetime | None]
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tax_cents: Mapped[int] = mapped_column(default=0)
     total_cents: Mapped[int] = mapped_column(default=0)
     tax_lines: Mapped[list] = mapped_column(JSON, default=list)

@@ -130,7 +130,8 @@ def _history_query():
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Store, Store.id == Order.store_id)
         .where(
-            Order.customer_id.in_(buyers),
+            # The buyer's sales (and their caregivers'), and anonymous sales to the same ID.
+            or_(Order.customer_id.in_(buyers), Order.id_number_hash == bindparam("id_hash")),
             Order.status == "completed",
             Store.state == bindparam("state"),
             Order.completed_at >= bindparam("since"),
@@ -141,15 +142,24 @@ def _history_query():
     )
 
 
-def purchase_history(customer: Customer, store: Store, at: datetime | None = None) -> list:
-    """Return the customer's completed sales in the chain's stores of this state, newest first."""
+def purchase_history(
+    customer: Customer | None, store: Store, at: datetime | None = None, id_hash: str | None = None
+) -> list:
+    """Return the buyer's completed sales in the chain's stores of this state, newest first.
+
+    The buyer is a customer, or an anonymous walk-in known only by the keyed hash of their ID;
+    a customer's own ID hash also finds the sales they made anonymously.
+    """
     at = at or utcnow()
+    if customer is not None and customer.caregiver_for_id is None:
+        id_hash = id_hash or customer.id_number_hash
     # A caregiver buys against the patient's allotment, so the patient's history counts.
     # Plain columns need no ORM: run it on the session's connection, skipping the ORM layer.
     rows = db.session.connection().execute(
         _history_query(),
         {
-            "buyer": customer.caregiver_for_id or customer.id,
+            "buyer": (customer.caregiver_for_id or customer.id) if customer is not None else None,
+            "id_hash": id_hash,
             "state": store.state,
             "since": at - timedelta(days=HISTORY_DAYS),
             "until": at,
@@ -187,19 +197,24 @@ def check_cart(
     customer_class: str,
     customer: Customer | None = None,
     at: datetime | None = None,
+    id_hash: str | None = None,
 ) -> CartCheck:
-    """Check a cart of (product, quantity, price in cents after discounts) for a buyer."""
+    """Check a cart of (product, quantity, price in cents after discounts) for a buyer.
+
+    An anonymous walk-in's earlier sales are found by `id_hash`, the keyed hash of their ID.
+    """
     at = at or utcnow()
     pack = pack_for(store)
     lines = [cart_line(product, quantity) for product, quantity, _ in items]
     if customer is not None:
         profile = profile_for(customer, store, customer_class)
-        # Past sales are completed ones: the cart being changed need not be written to read them.
-        with db.session.no_autoflush:
-            history: Iterable[PastPurchase] = purchase_history(customer, store, at)
     else:
         profile = CustomerProfile(classes=frozenset({customer_class}))
-        history = ()
+    history: Iterable[PastPurchase] = ()
+    if customer is not None or id_hash is not None:
+        # Past sales are completed ones: the cart being changed need not be written to read them.
+        with db.session.no_autoflush:
+            history = purchase_history(customer, store, at, id_hash)
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
     verdict = buyer_refusals(verdict, customer, customer_class)
     priced = [

@@ -606,7 +606,9 @@ def recompute(order: Order, at: datetime | None = None) -> SaleState:
     if order.status not in ("completed", "voided"):
         # Fixed when the sale completes: the patient the limits were counted for.
         order.patient_id = patient_id_for(order.customer, order.customer_class)
-    check = check_cart(order.store, items, order.customer_class, order.customer, at)
+    check = check_cart(
+        order.store, items, order.customer_class, order.customer, at, order.id_number_hash
+    )
     order.subtotal_cents = sum(gross)
     order.discount_cents = sum(own) + sale_discount
     order.tax_cents = check.taxes.tax_cents
@@ -915,6 +917,15 @@ def complete_sale(
         raise SaleError(f"This order is {order.status} and cannot be completed.", status=409)
     if order.id_checked_at is None:
         raise SaleError("Check the customer's ID before completing the sale.")
+    if order.customer_class == "medical" and (
+        order.customer is None or not order.customer.has_verified_medical_card(order.store)
+    ):
+        # The card was changed or refused since check-in: a patient sale needs a checked card.
+        raise SaleError(
+            "This customer's medical card is no longer verified, so this cannot be a medical "
+            "sale. Verify the card on their record, or check them in again for adult use.",
+            status=409,
+        )
     lines = list(order.lines)
     if not lines:
         raise SaleError("Add at least one item before taking payment.")

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -101,3 +101,16 @@ class Store(db.Model):
 
     def __repr__(self) -> str:
         return f"<Store {self.code}>"
+
+
+# The zone whose date is the earliest on Earth (UTC-12): a day not yet begun anywhere else.
+_EARLIEST_ZONE = ZoneInfo("Etc/GMT+12")
+
+
+def earliest_business_date(at: datetime | None = None) -> date:
+    """Return the earliest business date any store is on now (for age checks with no store)."""
+    at = at or utcnow()
+    zones = db.session.scalars(select(Store.timezone).distinct()).all()
+    if not zones:
+        return at.astimezone(_EARLIEST_ZONE).date()
+    return min(at.astimezone(ZoneInfo(zone)).date() for zone in zones)

@@ -98,3 +98,20 @@ class CsrfClient(FlaskClient):
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
         return self._isolated(*args, **kwargs)
+
+
+def check_card_at(store, customer, user) -> None:
+    """Record that a budtender checked the customer's card on file at a store (a dry-run state)."""
+    from models.medical_cards import StateAnswer, verify_card
+
+    verify_card(
+        store,
+        customer,
+        user,
+        number=customer.medical_card_number,
+        expires=customer.medical_card_expires,
+        read="scan",
+        checked=True,
+        answer=StateAnswer.dry_run(),
+    )
+    db.session.commit()

@@ -76,3 +76,24 @@ def test_demo_logins_work(runner, client):
     assert response.headers["Location"] == "/manage/"
     page = client.get("/manage/").get_data(as_text=True)
     assert "Pistil Nob Hill" in page and "BioTrack (dry run)" in page
+
+
+def test_demo_patients_are_seeded_as_checked_by_the_stores_manager(runner):
+    from models.audit import AuditEvent
+
+    runner.invoke(args=["seed-demo"])
+    maria = db.session.scalar(select(User).where(User.email == "maria@nm.pistil.demo"))
+    nm = db.session.scalar(select(Store).where(Store.state == "NM"))
+    patients = list(db.session.scalars(select(Customer).where(Customer.kind != "adult_use")))
+    assert len(patients) == 3
+    for patient in patients:
+        assert patient.has_verified_medical_card(nm)
+        assert patient.card_verified_by_id == maria.id and patient.card_verified_read == "seed"
+    events = list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "customer.card_verified")))  # fmt: skip
+    assert len(events) == 3
+    assert all("Maria Chavez" in e.reason and "demo" in e.reason for e in events)
+    runner.invoke(args=["seed-demo"])
+    assert db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "customer.card_verified")) == 3  # fmt: skip

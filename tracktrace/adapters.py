@@ -23,7 +23,12 @@ def timeouts() -> tuple[float, float]:
     return (setting("TRACKTRACE_CONNECT_TIMEOUT"), setting("TRACKTRACE_READ_TIMEOUT"))
 
 
-def adapter_for(store: Store, *, pace: Callable[[], None] | None = None) -> Adapter:
+def adapter_for(
+    store: Store,
+    *,
+    pace: Callable[[], None] | None = None,
+    timeout: tuple[float, float] | None = None,
+) -> Adapter:
     """Return the adapter a store reports through (the dry run for dry-run stores)."""
     credentials = store.tracktrace_credentials()
     license_number = store.tracktrace_license or store.license_number
@@ -45,13 +50,14 @@ def adapter_for(store: Store, *, pace: Callable[[], None] | None = None) -> Adap
         "base_url": base_url or "https://invalid.example",
         "license_number": license_number,
         "zone": store.zone,
-        "timeout": timeouts(),
+        "timeout": timeout or timeouts(),
         "pace": pace,
     }
     if store.tracktrace_system == "metrc":
         real: Adapter = MetrcAdapter(
             vendor_key=credentials.get("vendor_key", ""),
             user_key=credentials.get("user_key", ""),
+            state=store.state,
             **common,
         )
     else:

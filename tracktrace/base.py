@@ -45,6 +45,18 @@ class StatePackage:
 
 
 @dataclass(frozen=True)
+class CardAnswer:
+    """What the state's system says about a medical card: active or not, and why not."""
+
+    active: bool
+    expires: date | None = None
+    # The state's reason in words when the card is not active.
+    reason: str | None = None
+    # BioTrack's key for the card, which a medical dispense carries.
+    card_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Confirmation:
     """What asking the state about an unanswered earlier try found out."""
 
@@ -94,6 +106,10 @@ class TryLater(StateError):
 
 class NotSupported(Rejected):
     """The state's API has no call for this; the report must be entered by hand."""
+
+
+class CardNotFound(Rejected):
+    """The state holds no medical card with the number asked about."""
 
 
 @dataclass
@@ -152,6 +168,10 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def test_connection(self) -> str:
         """Check the credentials and the license; return what the state said, for people."""
+
+    def card_status(self, card_number: str) -> CardAnswer:
+        """Ask the state whether a medical card is active (NotSupported where it cannot tell)."""
+        raise NotSupported(f"{self.label} offers no card lookup Pistil can use.")
 
     def before_send(self, kind: str, fact: dict) -> dict:
         """Return what a later check of this try will need to know (kept before sending)."""

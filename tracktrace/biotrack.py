@@ -2,7 +2,10 @@
 
 Marked [I] in the reference (and so here): V3's void, refund, sales list and inventory list come
 from the newer REST surface seen in OpenTHC's mock, and legacy `item_number` carrying our number.
-Confirm them against the state's sandbox before relying on them.
+The card lookups are [V] for V3's request and answer (OpenTHC's mock: CardActive, CardExpiration,
+CardKey) and [I] for what an unknown card gets (taken as 404) and for the legacy `card_lookup`
+answer (`active`, `expiration_date`). Confirm them against the state's sandbox before relying on
+them.
 """
 
 import json
@@ -10,14 +13,17 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import requests
 
+from models.crypto import normalize_identifier
 from tracktrace.base import (
     Adapter,
+    CardAnswer,
+    CardNotFound,
     Confirmation,
     NotSupported,
     Rejected,
@@ -67,6 +73,30 @@ def remember_session(key: tuple, token: str | None) -> None:
 def rfc3339(utc_iso: str, zone: ZoneInfo) -> str:
     """Return a local time with a colon in the offset (Go's RFC 3339 rejects -0600)."""
     return datetime.fromisoformat(utc_iso).astimezone(zone).isoformat(timespec="seconds")
+
+
+def _card_date(value) -> date | None:
+    """Return a card's expiry from {"Year", "Month", "Day"} or "YYYY-MM-DD", or None."""
+    try:
+        if isinstance(value, dict):
+            return date(int(value["Year"]), int(value["Month"]), int(value["Day"]))
+        if isinstance(value, str) and value:
+            return date.fromisoformat(value[:10])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def card_refusal(active: bool, expires: date | None, today: date) -> str | None:
+    """Say in words why BioTrack does not accept a card (None for an active one)."""
+    if active:
+        return None
+    if expires is not None and expires < today:
+        return f"BioTrack says this card is not active (it expired on {expires:%b %-d, %Y})."
+    return "BioTrack says this card is not active."
+
+
+NO_SUCH_CARD = "BioTrack has no patient card with this number."
 
 
 def sale_type(fact: dict) -> str:
@@ -322,6 +352,22 @@ class BioTrackV3Adapter(Adapter):
             request_id=request_id,
             progress=progress,
             sale_state_id=sale_state_id,
+        )
+
+    def card_status(self, card_number: str) -> CardAnswer:
+        """Look a patient card up (v1/patient/lookup): active, its expiry, and its key."""
+        body = {"CardID": normalize_identifier(card_number), "LocationLicense": self.license_number}
+        call = Call("card", "POST", "/v1/patient/lookup", body=body)
+        response = self.call(call, "card lookup", accept=(404,))
+        if response.status_code == 404:
+            self.http.exchanges[-1].outcome = "not_found"
+            raise CardNotFound(NO_SUCH_CARD, http_status=404)
+        answer = response.json(parse_float=Decimal)
+        active = answer.get("CardActive") is True
+        expires = _card_date(answer.get("CardExpiration"))
+        today = datetime.now(self.zone).date()
+        return CardAnswer(
+            active, expires, card_refusal(active, expires, today), answer.get("CardKey")
         )
 
     def test_connection(self) -> str:
@@ -585,6 +631,21 @@ class BioTrackLegacyAdapter(Adapter):
             if amount > 0 and str(row.get("deleted", "0")) != "1":
                 packages.append(StatePackage(str(row["id"]), amount, unit))
         return packages
+
+    def card_status(self, card_number: str) -> CardAnswer:
+        """Look a patient card up with the legacy `card_lookup` action."""
+        try:
+            answer = self.rpc(
+                "card_lookup", {"card_id": normalize_identifier(card_number)}, "card lookup"
+            )
+        except Rejected as refusal:
+            if re.search(r"not found|no such|unknown card", refusal.message, re.IGNORECASE):
+                raise CardNotFound(NO_SUCH_CARD, http_status=refusal.http_status) from refusal
+            raise
+        active = str(answer.get("active", "1")) == "1"
+        expires = _card_date(answer.get("expiration_date"))
+        today = datetime.now(self.zone).date()
+        return CardAnswer(active, expires, card_refusal(active, expires, today))
 
     def test_connection(self) -> str:
         remember_session(self._session_key, None)

@@ -1,6 +1,6 @@
 """The dry run: builds the exact payload the real adapter would send and records it instead."""
 
-from tracktrace.base import Adapter, Confirmation, Exchange, Sent
+from tracktrace.base import Adapter, Confirmation, Exchange, NotSupported, Sent
 from tracktrace.biotrack import BioTrackLegacyAdapter, sale_type
 from tracktrace.http import Call, mask_personal
 
@@ -78,6 +78,9 @@ class DryRunAdapter(Adapter):
     def confirm(self, kind, fact, **_):
         # Nothing ever left: recording again is harmless.
         return Confirmation(landed=False)
+
+    def card_status(self, card_number: str):
+        raise NotSupported(f"Dry run: {self.real.label} was not asked about the card.")
 
     def test_connection(self) -> str:
         return (

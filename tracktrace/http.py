@@ -45,11 +45,13 @@ class Call:
     params: dict | None = None
     body: object | None = None
     content_type: str = "application/json"
+    # The path as logged and kept, when the real one carries a personal number (a card's).
+    shown_path: str | None = None
 
     def url_for_people(self) -> str:
         """Return the path and query to show and keep (credentials never live in a URL)."""
         query = f"?{urlencode(self.params)}" if self.params else ""
-        return f"{self.path}{query}"
+        return f"{self.shown_path or self.path}{query}"
 
     def body_text(self) -> str | None:
         """Return the exact body text that goes on the wire."""
@@ -190,7 +192,7 @@ class HttpClient:
             "%s %s %s -> %s in %d ms",
             self.label,
             call.method,
-            call.path,
+            call.shown_path or call.path,
             response.status_code,
             exchange.duration_ms,
         )

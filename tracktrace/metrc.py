@@ -1,16 +1,21 @@
 """Metrc v2: HTTP Basic (integrator key, user key), licenseNumber on each call, one receipt each."""
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
 from tracktrace.base import (
     Adapter,
+    CardAnswer,
+    CardNotFound,
     Confirmation,
+    NotSupported,
     Rejected,
     Sent,
     StatePackage,
@@ -27,6 +32,10 @@ from tracktrace.http import (
 )
 
 CUSTOMER_TYPES = {"consumer": "Consumer", "patient": "Patient", "caregiver": "Caregiver"}
+# States whose Metrc answers GET /patients/v2/statuses/{number} (OpenMetrc's v2 coverage table).
+PATIENT_STATUS_STATES = frozenset(
+    {"CO", "DC", "GU", "MD", "MI", "MO", "MS", "MT", "NJ", "RI", "SD", "WV"}
+)
 UNITS = {"each": "Each", "grams": "Grams"}
 PAGE_SIZE = 20
 WHAT = {
@@ -113,10 +122,12 @@ class MetrcAdapter(Adapter):
         zone: ZoneInfo,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         pace: Callable[[], None] | None = None,
+        state: str = "",
     ):
         super().__init__()
         self.license_number = license_number
         self.zone = zone
+        self.state = state.upper()
         self.http = HttpClient(
             base_url,
             label="Metrc",
@@ -376,6 +387,27 @@ class MetrcAdapter(Adapter):
             progress=progress,
             sale_state_id=sale_state_id,
         )
+
+    def card_status(self, card_number: str) -> CardAnswer:
+        """Ask Metrc for a patient's status, in the states whose Metrc offers it."""
+        if self.state not in PATIENT_STATUS_STATES:
+            raise NotSupported(f"Metrc offers no card lookup in {self.state or 'this state'}.")
+        number = re.sub(r"\s+", "", card_number).upper()
+        call = Call(
+            "card",
+            "GET",
+            f"/patients/v2/statuses/{quote(number, safe='')}",
+            self.params(),
+            shown_path="/patients/v2/statuses/•••" + number[-4:],
+        )
+        response = self.call(call, "card lookup", accept=(404,))
+        body = response.json(parse_float=Decimal) if response.content else None
+        rows = body.get("Data", [body]) if isinstance(body, dict) else (body or [])
+        if response.status_code == 404 or not rows:
+            self.http.exchanges[-1].outcome = "not_found"
+            raise CardNotFound("Metrc has no patient card with this number.", http_status=404)
+        active = bool(rows[0].get("Active"))
+        return CardAnswer(active, reason=None if active else "Metrc says this card is not active.")
 
     def test_connection(self) -> str:
         facilities = self.call(Call("test", "GET", "/facilities/v2/"), "connection test").json(

@@ -8,6 +8,8 @@ DEFAULTS = {
     # Seconds to wait for a connection, and for an answer, from a state system.
     "TRACKTRACE_CONNECT_TIMEOUT": 5.0,
     "TRACKTRACE_READ_TIMEOUT": 30.0,
+    # Seconds a budtender waits for the state's answer to a medical card lookup at the counter.
+    "TRACKTRACE_LOOKUP_TIMEOUT": 10.0,
     # Requests per second one license may make (self-imposed; Metrc allows far more GETs).
     "TRACKTRACE_RATE_PER_LICENSE": 5.0,
     # How long a sender's claim on a license lasts without renewal (> one request's timeouts).

@@ -9,7 +9,7 @@ from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, login_key, login_limit
 from blueprints.redirects import safe_next
 from blueprints.sessions import current_customer, current_staff, sign_in, sign_out
-from blueprints.storefront.shopper import after_sign_in, before_sign_in
+from blueprints.storefront.shopper import after_sign_in, before_sign_in, shopper_today
 from extensions import db, limiter
 from models import audit
 from models.base import utcnow
@@ -112,7 +112,7 @@ def signup():
         status = form_error_status() if request.method == "POST" else 200
         return render("auth/signup.html", block="form", status=status, form=form)
 
-    today = utcnow().date()
+    today = shopper_today()
     card_expires = form.medical_card_expires.data if form.has_medical_card.data else None
     if card_expires is not None and card_expires < today:
         form.medical_card_expires.errors.append(
@@ -140,6 +140,7 @@ def signup():
     )
     customer.set_password(form.password.data)
     if form.has_medical_card.data:
+        # A claim until a budtender checks the card at the counter: adult use until then.
         customer.kind = "medical"
         customer.medical_card_number = form.medical_card_number.data
         customer.medical_card_state = form.medical_card_state.data

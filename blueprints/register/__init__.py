@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("register", __name__)
 
-from blueprints.register import checkin, drawer, online, routes, sale  # noqa: E402, F401
+from blueprints.register import checkin, customers, drawer, online, routes, sale  # noqa: E402, F401

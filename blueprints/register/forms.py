@@ -4,10 +4,12 @@ import uuid
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -37,25 +39,48 @@ class StoreForm(FlaskForm):
     store_id = IntegerField(validators=[InputRequired("Choose a store.")])
 
 
-class ScanIdForm(FlaskForm):
+CARD_READS = [SelectChoice("scan", "Card scanned"), SelectChoice("typed", "Number typed")]
+
+
+class CardFields:
+    """A medical card in hand: its number and expiry, how it was read, and the budtender's word."""
+
+    card_number = StringField("Medical card number", validators=[Optional(), Length(max=40)])
+    card_expires = DateField("Card expires", validators=[Optional()])
+    card_read = RadioField("How", choices=CARD_READS, default="scan", validators=[Optional()])
+    card_checked = BooleanField(
+        "I hold the physical card and it belongs to the person in front of me"
+    )
+
+
+class ScanIdForm(CardFields, FlaskForm):
     """A license barcode as the scanner types it, and a medical card if the customer has one."""
 
     scan = TextAreaField(
         "Scan the ID",
         validators=[DataRequired("Scan the barcode on the back of the ID.")],
     )
-    card_number = StringField("Medical card number", validators=[Optional(), Length(max=40)])
-    card_expires = DateField("Card expires", validators=[Optional()])
+
+
+class CardCheckForm(CardFields, FlaskForm):
+    """Verify a returning customer's medical card at the counter."""
 
 
 class ManualCheckInForm(FlaskForm):
-    """Check in from the ID by hand: date of birth and expiry typed off the card."""
+    """Check in from the ID by hand: dates and number typed off the card (only a hash is kept)."""
 
     birth = DateField(
         "Date of birth", validators=[InputRequired("Type the date of birth from the ID.")]
     )
     id_expires = DateField(
         "ID expires", validators=[InputRequired("Type the expiry date from the ID.")]
+    )
+    id_number = StringField(
+        "ID number",
+        validators=[
+            DataRequired("Type the ID number: the same ID twice is one person for the limits."),
+            Length(min=4, max=40, message="An ID number is 4 to 40 characters."),
+        ],
     )
 
 
@@ -212,9 +237,43 @@ class DrawerApprovalForm(ApprovalMixin, FlaskForm):
 
 
 class SearchForm(FlaskForm):
-    """A search box (GET, no CSRF)."""
+    """A menu search box (GET, no CSRF): product names only, never people."""
 
     class Meta:
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=80)])
+
+
+class CustomerSearchForm(FlaskForm):
+    """A customer search, posted so names and card digits stay out of URLs and access logs."""
+
+    q = StringField("Returning customer", validators=[Optional(), Length(max=80)])
+
+
+class IdentityForm(ApprovalMixin, FlaskForm):
+    """A change to a customer's stored identity, with why; a manager makes or approves it."""
+
+    first_name = StringField(
+        "First name", validators=[DataRequired("Enter the first name."), Length(max=80)]
+    )
+    last_name = StringField(
+        "Last name", validators=[DataRequired("Enter the last name."), Length(max=80)]
+    )
+    date_of_birth = DateField(
+        "Date of birth", validators=[InputRequired("Enter the date of birth.")]
+    )
+    id_number = StringField(
+        "New ID number",
+        validators=[Optional(), Length(min=4, max=40)],
+        description="Leave empty to keep the ID number on file.",
+    )
+    id_state = StringField(
+        "ID state",
+        validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, like NM.")],
+    )
+    id_expires = DateField("ID expires", validators=[Optional()])
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say why the identity on file changes."), Length(max=300)],
+    )

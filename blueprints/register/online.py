@@ -14,6 +14,7 @@ from extensions import db
 from models.checkout import STATUS_LABELS, display_status
 from models.fulfilment import (
     accept,
+    card_unchecked,
     check_id,
     hand_over,
     mark_ready,
@@ -45,9 +46,11 @@ class RemoveLineForm(FlaskForm):
 
 
 class PickupIdForm(FlaskForm):
-    """The pickup's ID: the license's barcode, or its dates typed in."""
+    """The pickup's ID: the license's barcode, or its name, number and dates typed in."""
 
     scan = TextAreaField("Scan the ID", validators=[Optional(), Length(max=4000)])
+    last_name = StringField("Last name on the ID", validators=[Optional(), Length(max=80)])
+    id_number = StringField("ID number", validators=[Optional(), Length(max=40)])
     birth = DateField("Date of birth", validators=[Optional()])
     id_expires = DateField("ID expires", validators=[Optional()])
 
@@ -85,6 +88,7 @@ def _screen(order: Order, status: int = 200, message: str | None = None, level="
         id_form=forms.pop("id_form", None) or PickupIdForm(formdata=None),
         pay_form=PayForm.for_attempt(forms.pop("pay_form", None)),
         failed_line=forms.pop("failed_line", None),
+        card_unchecked=card_unchecked(order),
         notices=get_flashed_messages(with_categories=True) if wants_fragment() else [],
     )
 
@@ -207,6 +211,8 @@ def online_id(order_id: int):
             document=document,
             birth=form.birth.data,
             id_expires=form.id_expires.data,
+            last_name=form.last_name.data,
+            id_number=form.id_number.data,
         )
     except IdScanError as error:
         db.session.rollback()

@@ -15,10 +15,10 @@ from blueprints.redirects import safe_next
 from blueprints.register import bp
 from blueprints.register.common import current_operator, form_id, tablet_drawer
 from blueprints.register.forms import (
+    CustomerSearchForm,
     ManualCheckInForm,
     PinForm,
     ScanIdForm,
-    SearchForm,
     StoreForm,
 )
 from blueprints.sessions import login_row
@@ -60,7 +60,7 @@ def home_page(status: int = 200, block: str | None = "screen", **forms):
     store = current_store()
     forms.setdefault("scan_form", ScanIdForm())
     forms.setdefault("manual_form", ManualCheckInForm())
-    forms.setdefault("search_form", SearchForm(request.args))
+    forms.setdefault("search_form", CustomerSearchForm(formdata=None))
     return render(
         "register/home.html",
         block=block,

@@ -20,14 +20,16 @@ from blueprints.storefront.shopper import (
     current_cart,
     online_store,
     shop_at,
+    shopper_today,
     to_age_gate,
 )
 from extensions import db
 from models.accounts import CardRefused, remove_medical_card, save_medical_card
-from models.base import utcnow
 from models.cart import MAX_UNITS, WEIGHT_CHOICES_MG, item_count, line_price_cents
 from models.catalog import MENU_LABELS
-from models.checkout import STATUS_LABELS, display_status
+from models.checkout import STATUS_LABELS, display_status, online_orders
+from models.customers import ADULT_AGE, age_on
+from models.medical_cards import card_standing, how_verified
 from models.menu import (
     menu_brands,
     menu_categories,
@@ -35,7 +37,6 @@ from models.menu import (
     product_detail,
     search_menu,
 )
-from models.orders import Order
 from models.pickup import next_open_slot
 from models.stores import Store
 
@@ -190,14 +191,8 @@ def account():
 
 
 def _account_page(customer, form, status: int = 200, message: str | None = None):
-    orders = list(
-        db.session.scalars(
-            select(Order)
-            .where(Order.customer_id == customer.id)
-            .order_by(Order.id.desc())
-            .limit(50)
-        )
-    )
+    orders = online_orders(customer)
+    today = shopper_today()
     return render(
         "storefront/account.html",
         block="card" if status != 200 else None,
@@ -209,6 +204,10 @@ def _account_page(customer, form, status: int = 200, message: str | None = None)
         card_form=form,
         remove_form=ConfirmForm(),
         message=message,
+        card=card_standing(customer, today),
+        under_age=age_on(customer.date_of_birth, today) < ADULT_AGE,
+        adult_age=ADULT_AGE,
+        how_verified=how_verified,
     )
 
 
@@ -224,7 +223,7 @@ def save_card():
         return _account_page(customer, form, form_error_status())
     try:
         save_medical_card(
-            customer, form.number.data, form.state.data, form.expires.data, utcnow().date()
+            customer, form.number.data, form.state.data, form.expires.data, shopper_today()
         )
     except CardRefused as refusal:
         db.session.rollback()

@@ -1,5 +1,7 @@
 """The shopper's session: the age answer, the store they shop at, and their carts' tokens."""
 
+from datetime import date
+
 from flask import abort, redirect, request, session, url_for
 from sqlalchemy import select
 
@@ -7,7 +9,7 @@ from blueprints.sessions import current_customer
 from extensions import db
 from models.cart import Cart, adopt_carts, find_cart
 from models.customers import Customer
-from models.stores import Store
+from models.stores import Store, earliest_business_date
 
 # What survives signing in (sign_in starts a fresh session).
 CARRIED_OVER = ("age_ok", "carts", "store_code")
@@ -49,6 +51,24 @@ def remember_cart(store: Store, token: str) -> None:
 def current_cart(store: Store) -> Cart | None:
     """Return the shopper's open cart at a store, if any."""
     return find_cart(cart_token(store), store, current_customer())
+
+
+def shopping_store() -> Store | None:
+    """Return the store the shopper chose (the header's cart link points there), if any."""
+    code = session.get("store_code")
+    if not code:
+        return None
+    return db.session.scalar(select(Store).where(Store.code == code))
+
+
+def shopper_today() -> date:
+    """Return the date a shopper's age and card are judged on: their store's business date.
+
+    With no store chosen yet, the earliest date any store is on: nobody counts as a year older
+    (or a card as still valid) a day early.
+    """
+    store = shopping_store()
+    return store.business_date() if store is not None else earliest_business_date()
 
 
 def shop_at(store: Store) -> None:

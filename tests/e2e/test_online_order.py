@@ -138,7 +138,9 @@ def order_and_pick_up(open_page, app, shop_server, birth) -> None:
     phone.locator(".status-pill", has_text="Ready for pickup").wait_for(timeout=15000)
 
     # At pickup: ID, limits re-checked, payment, the same completion as a walk-in.
-    tablet.get_by_text("Type the ID's dates instead").click()
+    tablet.get_by_text("Type the ID instead").click()
+    tablet.get_by_label("Last name on the ID").fill("Park")
+    tablet.get_by_label("ID number").fill("CO-E2E-0001")
     tablet.get_by_label("Date of birth").fill(birth.isoformat())
     tablet.get_by_label("ID expires").fill((store_today() + timedelta(days=900)).isoformat())
     tablet.get_by_role("button", name="Check ID").click()

@@ -265,6 +265,7 @@ def printed_receipt(open_page, live_server):
     page.get_by_text("No scanner? Type the ID in by hand").click()
     page.get_by_label("Date of birth").fill("1980-05-05")
     page.get_by_label("ID expires").fill((store_today() + timedelta(days=400)).isoformat())
+    page.get_by_label("ID number").fill("CO-E2E-0042")
     page.get_by_role("button", name="Check in walk-in").click()
     page.get_by_role("heading", name="Walk-in customer").wait_for()
     scanner_types(page, "#tag-scan", demo_tag("FL-GG-35") + "\n")

@@ -9,7 +9,7 @@ from extensions import db
 from models.base import utcnow
 from models.cart import Cart, CartLine
 from models.orders import Order, OrderLine
-from support import store_today
+from support import check_card_at, store_today
 
 
 def cart_page(client, store) -> str:
@@ -132,7 +132,8 @@ def test_history_counts_for_a_signed_in_customer(client, store, make_customer):
     assert "Concentrate per day" in refused.get_data(as_text=True)
 
 
-def test_a_valid_medical_card_makes_the_cart_medical(client, make_store, make_customer):
+def test_a_checked_medical_card_makes_the_cart_medical(client, make_store, make_customer,
+                                                       make_user):  # fmt: skip
     store = make_store(state="NM", rule_pack="NM", sells_medical=True, tracktrace_system="biotrack")
     patient = make_customer(email="pat@example.com", kind="medical",
                             medical_card_number="NM-12345", medical_card_state="NM",
@@ -143,6 +144,9 @@ def test_a_valid_medical_card_makes_the_cart_medical(client, make_store, make_cu
     add(client, store, flower, 1)
     assert "As an adult-use customer" in cart_page(client, store)
     sign_in(client, patient)
+    page = cart_page(client, store)
+    assert "As an adult-use customer" in page and "checked at the counter" in page
+    check_card_at(store, patient, make_user(store))
     page = cart_page(client, store)
     assert "As a medical patient" in page and "Patient Flower" in page
 

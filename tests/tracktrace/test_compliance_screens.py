@@ -19,7 +19,7 @@ from jobs.lanes import clock
 from jobs.reports import wait_for_background
 from models.audit import AuditEvent
 from models.compliance import ComplianceReport, license_for, queue_report
-from support import base_config
+from support import base_config, check_card_at, store_today
 from tracktrace.cli import tracktrace_cli
 from tracktrace.emulator import Emulator, World
 from tracktrace.emulator.seed import seed_from_database
@@ -200,16 +200,27 @@ def test_cli_configure_test_status_retry_reconcile_relay(app, store, emulator):
     assert "dry run" in result.output
 
 
-def test_emulator_seeds_from_the_database(app, store, emulator, make_customer):
+def test_emulator_seeds_from_the_database(app, store, emulator, make_customer, make_user):
     point_at_metrc(store, emulator, register=False)
     stock(store, emulator, metrc_tag(6), 7, at_state=False)
-    patient = make_customer(kind="medical", medical_card_number="PT-77")
-    make_customer(kind="caregiver", medical_card_number="CG-77", caregiver_for_id=patient.id)
+    store.sells_medical = True
+    expires = store_today() + timedelta(days=60)
+    checked = make_customer(kind="medical", medical_card_number="CO-CHECKED-1",
+                            medical_card_state="CO", medical_card_expires=expires)  # fmt: skip
+    make_customer(kind="medical", medical_card_number="CO-CLAIMED-2", medical_card_state="CO",
+                  medical_card_expires=expires)  # fmt: skip
+    check_card_at(store, checked, make_user(store))
+    caregiver = make_customer(kind="caregiver", medical_card_number="CO-CG-3",
+                              medical_card_state="CO", medical_card_expires=expires,
+                              caregiver_for_id=checked.id)  # fmt: skip
+    check_card_at(store, caregiver, make_user(store))
     world = World()
     lines = seed_from_database(world)
     assert lines == [
         f"{store.code}: license {store.license_number}, 1 packages",
-        "medical registry: 2 cards",
+        "medical registry: 2 checked cards",
     ]
     assert world.facilities[store.license_number].packages[metrc_tag(6)].quantity == 7
-    assert world.card("PT-77", "patient") and world.card("CG-77", "caregiver").patients == {"PT-77"}
+    assert world.card("CO-CHECKED-1", "patient").expires == expires
+    assert world.card("CO-CG-3", "caregiver").patients == {"COCHECKED1"}
+    assert world.card("CO-CLAIMED-2") is None

@@ -58,13 +58,7 @@ class BioTrackV3:
         if path == "/v1/dispense" and request.method == "POST":
             return self.dispense(request, account)
         if path == "/v1/patient/lookup" and request.method == "POST":
-            body = request.json()
-            if not body.get("CardID"):
-                raise error(400, "CardID is required.")
-            card = self.world.medical_cards.get(body["CardID"])
-            if card is None:
-                return Reply(200, {"CardActive": False, "CardID": body["CardID"]})
-            return Reply(200, {"CardActive": True, "CardID": card.number, "CardKey": card.key})
+            return self.patient_lookup(request, account)
         if path == "/v1/sale" and request.method == "GET":
             return self.list_sales(request, account)
         if path == "/v1/inventory" and request.method == "GET":
@@ -79,6 +73,31 @@ class BioTrackV3:
         if match:
             return self.change_sale(request, account, int(match.group(1)), match.group(2))
         raise error(404, "Not found.")
+
+    def patient_lookup(self, request: Request, account) -> Reply:
+        body = request.json()
+        self.location(account, body.get("LocationLicense"))
+        if not body.get("CardID"):
+            raise error(400, "CardID is required.")
+        card = self.world.card(str(body["CardID"]))
+        if card is None:
+            # [I] What V3 answers for an unknown card is not documented; a 404 is assumed.
+            raise error(404, f"Card {body['CardID']} was not found.")
+        answer = {
+            "CardActive": card.active,
+            "Sessiontime": int(time.time()),
+            "CardLimit": 229.49762,
+            "Privileges": "Qualified Patient (QP)",
+            "CardID": card.number,
+            "CardKey": card.key,
+        }
+        if card.expires is not None:
+            answer["CardExpiration"] = {
+                "Year": f"{card.expires.year}",
+                "Month": f"{card.expires.month:02d}",
+                "Day": f"{card.expires.day:02d}",
+            }
+        return Reply(200, answer)
 
     def bearer(self, request: Request) -> str | None:
         header = request.headers.get("authorization", "")
@@ -295,6 +314,7 @@ class BioTrackLegacy:
             "sync_sale": self.sync_sale,
             "sync_inventory": self.sync_inventory,
             "nonce_replay": self.nonce_replay,
+            "card_lookup": self.card_lookup,
         }
         if action not in handlers:
             raise self.fail(f"Unknown action {action!r}.", "5")
@@ -401,6 +421,16 @@ class BioTrackLegacy:
             package.quantity -= removed
             facility.adjustments.append(dict(item))
         return self.ok(transactionid=str(self.world.next_id()))
+
+    def card_lookup(self, body: dict, account) -> Reply:
+        # [I] The answer's fields are assumed: active (1/0) and the expiry as a date.
+        card = self.world.card(str(body.get("card_id") or ""))
+        if card is None:
+            raise self.fail(f"Card {body.get('card_id')} not found.", "70")
+        fields = {"card_id": card.number, "active": 1 if card.active else 0}
+        if card.expires is not None:
+            fields["expiration_date"] = card.expires.isoformat()
+        return self.ok(**fields)
 
     def sync_sale(self, body: dict, account) -> Reply:
         start = int(body.get("transaction_start") or 0)

@@ -4,7 +4,9 @@ import base64
 import re
 import time
 from decimal import Decimal
+from urllib.parse import unquote
 
+from models.crypto import normalize_identifier
 from tracktrace.emulator.http import Answer, Reply, Request, is_number, text
 from tracktrace.emulator.world import Facility, World
 
@@ -73,6 +75,10 @@ class Metrc:
             return Reply(200, self.receipt(facility, int(match.group(1))))
         if match and method == "DELETE":
             return self.archive(facility, user, int(match.group(1)))
+        match = re.fullmatch(r"/patients/v2/statuses/([^/]+)", path)
+        if match and method == "GET":
+            self.require(user, "patients")
+            return self.patient_status(unquote(match.group(1)))
         if path == "/packages/v2/active" and method == "GET":
             return self.wrapped(
                 request, [self.package_json(p) for p in facility.packages.values() if p.active]
@@ -88,6 +94,19 @@ class Metrc:
                 raise message(404, f"Package {match.group(1)} was not found.")
             return Reply(200, self.package_json(package))
         raise message(404, "No HTTP resource was found that matches the request URI.")
+
+    def patient_status(self, number: str) -> Reply:
+        card = self.world.card(number)
+        if card is None:
+            raise message(404, f"Patient license number {number} was not found.")
+        row = {
+            "PatientLicenseNumber": number,
+            "Active": card.active,
+            "FlowerOuncesAvailable": 2.0 if card.active else 0.0,
+            "ThcOuncesAvailable": 2.0 if card.active else 0.0,
+            "PurchaseAmountDays": 1,
+        }
+        return Reply(200, [row])
 
     # Who is asking.
 
@@ -116,7 +135,11 @@ class Metrc:
 
     def require(self, user, permission: str) -> None:
         if permission not in user.permissions:
-            names = {"sales": "Manage Sales", "packages": "Manage Packages Inventory"}
+            names = {
+                "sales": "Manage Sales",
+                "packages": "Manage Packages Inventory",
+                "patients": "Lookup Patients",
+            }
             raise message(403, f"User does not have the required permission: {names[permission]}.")
 
     def pace_gets(self, request: Request) -> None:
@@ -224,15 +247,16 @@ class Metrc:
         if not patient:
             return ["PatientLicenseNumber is required for a patient sale."]
         problems = []
-        if kind != "ExternalPatient" and self.world.card(patient, "patient") is None:
+        registered = self.world.card(patient, "patient")
+        if kind != "ExternalPatient" and (registered is None or not registered.active):
             problems.append("PatientLicenseNumber is not an active patient on the registry.")
         if kind == "Caregiver":
             if not caregiver:
                 return [*problems, "CaregiverLicenseNumber is required for a caregiver sale."]
             card = self.world.card(caregiver, "caregiver")
-            if card is None:
+            if card is None or not card.active:
                 problems.append("CaregiverLicenseNumber is not an active caregiver.")
-            elif patient not in card.patients:
+            elif normalize_identifier(patient) not in card.patients:
                 problems.append("The caregiver is not designated for this patient.")
         elif caregiver:
             problems.append("Only a caregiver sale carries a CaregiverLicenseNumber.")

@@ -1,4 +1,4 @@
-"""Load the stores' licenses, credentials, packages and patients into an emulator, for trials."""
+"""Load the stores' licenses, credentials, packages and checked cards into an emulator."""
 
 from decimal import Decimal
 
@@ -43,19 +43,31 @@ def seed_from_database(world: World) -> list[str]:
                 grams = Decimal(package.quantity) / 1000
                 world.add_package(license_number, package.tag, grams, "Grams")
         done.append(f"{store.code}: license {license_number}, {len(packages)} packages")
-    done.append(f"medical registry: {register_cards(world)} cards")
+    done.append(f"medical registry: {register_cards(world)} checked cards")
     return done
 
 
 def register_cards(world: World) -> int:
-    """Put the customers' medical and caregiver cards on the registry, as the state keeps it."""
-    holders = db.session.scalars(select(Customer).where(Customer.kind != "adult_use")).all()
+    """Put the checked medical and caregiver cards on the registry, as the state keeps it."""
+    # Only cards a person checked go in the state's registry: a card merely claimed online
+    # (made up, perhaps) must not come back "active" in a trial.
+    holders = db.session.scalars(
+        select(Customer).where(
+            Customer.kind != "adult_use",
+            Customer.card_verified_at.is_not(None),
+            Customer.medical_card_hash.is_not(None),
+        )
+    ).all()
     cards = {c.id: c.medical_card_number for c in holders}
     for holder in holders:
-        if holder.kind == "medical" and cards[holder.id]:
-            world.register_patient(cards[holder.id])
+        if holder.kind == "medical":
+            world.register_patient(cards[holder.id], expires=holder.medical_card_expires)
     for holder in holders:
-        if holder.kind == "caregiver" and cards[holder.id]:
+        if holder.kind == "caregiver":
             patient = cards.get(holder.caregiver_for_id)
-            world.register_caregiver(cards[holder.id], *([patient] if patient else []))
-    return sum(1 for number in cards.values() if number)
+            world.register_caregiver(
+                cards[holder.id],
+                *([patient] if patient else []),
+                expires=holder.medical_card_expires,
+            )
+    return len(cards)

@@ -5,9 +5,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from models.base import utcnow
+from models.crypto import normalize_identifier
 
 
 @dataclass
@@ -55,7 +57,9 @@ class MedicalCard:
     """A card on the state's medical registry: a patient's, or a caregiver's and their patients."""
 
     number: str
-    kind: str
+    kind: str = "patient"
+    active: bool = True
+    expires: date | None = None
     patients: set[str] = field(default_factory=set)
 
     @property
@@ -114,7 +118,7 @@ class World:
         vendor_key: str,
         user_key: str,
         name: str = "Emulated dispensary",
-        permissions: tuple[str, ...] = ("sales", "packages"),
+        permissions: tuple[str, ...] = ("sales", "packages", "patients"),
     ) -> Facility:
         """Add a Metrc facility reachable with an integrator key and a user key."""
         with self.lock:
@@ -143,23 +147,35 @@ class World:
             self.facilities[license].packages[tag] = package
             return package
 
-    def register_patient(self, number: str) -> MedicalCard:
-        """Put a patient's card on the medical registry."""
-        with self.lock:
-            return self.medical_cards.setdefault(number, MedicalCard(number, "patient"))
+    def register_patient(
+        self, number: str, *, active: bool = True, expires: date | None = None
+    ) -> MedicalCard:
+        """Put a patient's card on the medical registry (or change its standing)."""
+        return self._register(number, "patient", active, expires)
 
-    def register_caregiver(self, number: str, *patients: str) -> MedicalCard:
+    def register_caregiver(
+        self, number: str, *patients: str, active: bool = True, expires: date | None = None
+    ) -> MedicalCard:
         """Put a caregiver's card on the registry, designated for the patients' cards given."""
+        card = self._register(number, "caregiver", active, expires)
         with self.lock:
-            card = self.medical_cards.setdefault(number, MedicalCard(number, "caregiver"))
-            card.patients.update(patients)
+            card.patients.update(normalize_identifier(p) for p in patients)
+        return card
+
+    def _register(self, number: str, kind: str, active: bool, expires: date | None) -> MedicalCard:
+        key = normalize_identifier(number)
+        with self.lock:
+            card = self.medical_cards.setdefault(key, MedicalCard(key, kind))
+            card.kind, card.active, card.expires = kind, active, expires
             return card
 
-    def card(self, number: object, kind: str) -> MedicalCard | None:
-        """Return a registered card of a kind ("patient" or "caregiver"), or None."""
+    def card(self, number: object, kind: str | None = None) -> MedicalCard | None:
+        """Return the registry's card with this number, however written (of a kind), or None."""
+        if not isinstance(number, str):
+            return None
         with self.lock:
-            found = self.medical_cards.get(number) if isinstance(number, str) else None
-        return found if found is not None and found.kind == kind else None
+            found = self.medical_cards.get(normalize_identifier(number))
+        return found if found is not None and kind in (None, found.kind) else None
 
     def card_by_key(self, key: object) -> MedicalCard | None:
         """Return the card a BioTrack card key was handed out for, or None."""
