@@ -251,7 +251,10 @@ class BioTrackV3Adapter(Adapter):
         """Plan the lookup of the card a medical sale is dispensed against: the patient's."""
         # A caregiver's sale too: it counts against the patient's allotment, so BioTrack is
         # asked for the patient's card, never the caregiver's.
-        body = {"CardID": fact.get("patient_license"), "LocationLicense": self.license_number}
+        return self._lookup_call(fact.get("patient_license") or "")
+
+    def _lookup_call(self, card_number: str) -> Call:
+        body = {"CardID": normalize_identifier(card_number), "LocationLicense": self.license_number}
         return Call("card", "POST", "/v1/patient/lookup", body=body)
 
     def card_key(self, fact: dict) -> dict:
@@ -263,13 +266,20 @@ class BioTrackV3Adapter(Adapter):
                 "This medical sale has no patient card on file, so BioTrack cannot be told "
                 "whose allotment it counts against. Record the patient's card, then retry."
             )
-        answer = self.call(self.plan_card_lookup(fact), "card lookup").json(parse_float=Decimal)
-        if not answer.get("CardActive") or not answer.get("CardKey"):
+        try:
+            answer = self.card_status(fact["patient_license"])
+        except CardNotFound:
+            raise Rejected(
+                "BioTrack has no record of the patient's medical card. Check the card with "
+                "the patient, then retry.",
+                http_status=404,
+            ) from None
+        if not answer.active or not answer.card_key:
             raise Rejected(
                 "BioTrack says the patient's medical card is not active. Check the card with "
                 "the patient, then retry."
             )
-        return {**fact, "patient_card_key": answer["CardKey"]}
+        return {**fact, "patient_card_key": answer.card_key}
 
     def report_sale(self, fact, *, external_number, request_id) -> Sent:
         call = self.plan_sale(self.card_key(fact), external_number, request_id)
@@ -356,9 +366,7 @@ class BioTrackV3Adapter(Adapter):
 
     def card_status(self, card_number: str) -> CardAnswer:
         """Look a patient card up (v1/patient/lookup): active, its expiry, and its key."""
-        body = {"CardID": normalize_identifier(card_number), "LocationLicense": self.license_number}
-        call = Call("card", "POST", "/v1/patient/lookup", body=body)
-        response = self.call(call, "card lookup", accept=(404,))
+        response = self.call(self._lookup_call(card_number), "card lookup", accept=(404,))
         if response.status_code == 404:
             self.http.exchanges[-1].outcome = "not_found"
             raise CardNotFound(NO_SUCH_CARD, http_status=404)

@@ -111,6 +111,7 @@ def five_line_sale(open_page, live_server):
     page.get_by_text("No scanner? Type the ID in by hand").click()
     page.get_by_label("Date of birth").fill("1980-05-05")
     page.get_by_label("ID expires").fill((store_today() + timedelta(days=400)).isoformat())
+    page.get_by_label("ID number").fill("CO-TABLET-0005")
     page.get_by_role("button", name="Check in walk-in").click()
     page.locator("#tag-scan").wait_for()
     for n, sku in enumerate(FIVE_TAGS, 1):

@@ -10,8 +10,9 @@ from tracktrace_support import FAST, point_at_biotrack, point_at_metrc
 from extensions import db
 from jobs.reports import private_fields, wait_for_background
 from models.compliance import ComplianceReport
+from models.crypto import normalize_identifier
 from models.orders import Order
-from support import base_config, store_today, years_before
+from support import base_config, check_card_at, store_today, years_before
 from tracktrace.emulator import Emulator
 
 PATIENT_CARD = "MCP-448812"
@@ -38,21 +39,37 @@ def medical_store(make_store):
 
 
 @pytest.fixture
-def family(make_customer):
-    """A patient, their caregiver, and another patient the caregiver does not buy for."""
+def make_family(make_customer, make_user):
+    """Make a patient, their caregiver, and another patient, with cards checked at a store."""
+
+    def factory(store):
+        return _family(store, make_customer, make_user(store, "manager", pin="9911"))
+
+    return factory
+
+
+@pytest.fixture
+def family(make_family, medical_store):
+    """A Colorado patient, their caregiver, and another patient the caregiver does not buy for."""
+    return make_family(medical_store)
+
+
+def _family(store, make_customer, checker):
     card_expires = store_today() + timedelta(days=200)
 
     def card_holder(first, last, kind, card, **fields):
-        return make_customer(
+        holder = make_customer(
             first_name=first,
             last_name=last,
             kind=kind,
             medical_card_number=card,
-            medical_card_state="CO",
+            medical_card_state=store.state,
             medical_card_expires=card_expires,
             id_expires=store_today() + timedelta(days=900),
             **fields,
         )
+        check_card_at(store, holder, checker)
+        return holder
 
     patient = card_holder("Tomás", "Herrera", "medical", PATIENT_CARD)
     other = card_holder("Ana", "Ortiz", "medical", "MCP-990011")
@@ -124,6 +141,9 @@ def test_checking_in_a_caregiver_opens_a_sale_that_names_their_patient(
                 birth=family.caregiver.date_of_birth,
             ),
             "card_number": CAREGIVER_CARD,
+            "card_expires": family.caregiver.medical_card_expires.isoformat(),
+            "card_read": "scan",
+            "card_checked": "y",
         },
     )
     assert response.status_code in (200, 204), response.get_data(as_text=True)
@@ -198,9 +218,10 @@ def test_metrc_receives_the_patient_and_the_caregiver_license(
 
 
 def test_biotrack_dispenses_against_the_patients_card(
-    htmx_client, make_store, make_user, login_as, family, emulator
+    htmx_client, make_store, make_user, login_as, make_family, emulator
 ):
     store = make_store(state="NM", rule_pack="NM", tracktrace_system="biotrack", sells_medical=True)
+    family = make_family(store)
     point_at_biotrack(store, emulator)
     emulator.world.register_patient(PATIENT_CARD)
     emulator.world.register_caregiver(CAREGIVER_CARD, PATIENT_CARD)
@@ -217,9 +238,10 @@ def test_biotrack_dispenses_against_the_patients_card(
     report = db.session.query(ComplianceReport).filter_by(order_id=order.id, kind="sale").one()
     assert report.status == "sent", report.last_error
     (lookup,) = emulator.world.requests("POST", "/v1/patient/lookup")
-    assert lookup.body["CardID"] == PATIENT_CARD
+    # BioTrack is asked for the card as it is written on the card, without dashes or spaces.
+    assert lookup.body["CardID"] == normalize_identifier(PATIENT_CARD)
     (sale,) = emulator.world.sales(store.license_number)
-    assert sale["Type"] == "MEDICAL" and sale["PatientCardID"] == PATIENT_CARD
+    assert sale["Type"] == "MEDICAL" and sale["PatientCardID"] == normalize_identifier(PATIENT_CARD)
 
 
 def test_a_caregiver_with_no_patient_on_file_cannot_buy_as_medical(

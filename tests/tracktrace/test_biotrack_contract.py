@@ -99,6 +99,7 @@ def test_v3_dispenses_a_caregiver_sale_against_the_patients_card_only(emulator):
 
 
 def test_v3_an_inactive_card_is_refused_before_dispensing(emulator):
+    emulator.world.register_patient("6553690580670000", active=False)
     bt = v3(emulator)
     fact = sale([(biotrack_tag(1), 1, "each", 100)], customer="patient",
                 patient_license="6553690580670000")  # fmt: skip
