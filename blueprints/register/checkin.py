@@ -3,7 +3,7 @@
 from flask import abort, flash, request, url_for
 
 from blueprints.access import current_store, staff_required
-from blueprints.htmx import form_error_status, navigate, render
+from blueprints.htmx import form_error_status, fragment_of, navigate, render
 from blueprints.register import bp
 from blueprints.register.common import current_operator, real_id, unlocked
 from blueprints.register.forms import ManualCheckInForm, ScanIdForm, SearchForm
@@ -90,6 +90,7 @@ def checkin_manual():
 @bp.get("/customers")
 @staff_required("budtender")
 @unlocked
+@fragment_of("register.home")
 def customers():
     """Find returning customers by name, phone or medical card."""
     form = SearchForm(request.args)

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -15,6 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from blueprints.ids import IdField
 from models.sales import Payment, parse_cents, plan_payments
 
 
@@ -34,7 +34,7 @@ class PinForm(FlaskForm):
 class StoreForm(FlaskForm):
     """Which store a staff member works in now."""
 
-    store_id = IntegerField(validators=[InputRequired("Choose a store.")])
+    store_id = IdField(validators=[InputRequired("Choose a store.")], message="Choose a store.")
 
 
 class ScanIdForm(FlaskForm):
@@ -68,7 +68,7 @@ class ScanForm(FlaskForm):
 class AddProductForm(FlaskForm):
     """A product picked from the menu search."""
 
-    product_id = IntegerField(validators=[InputRequired("Pick a product.")])
+    product_id = IdField(validators=[InputRequired("Pick a product.")], message="Pick a product.")
     quantity = StringField("Quantity", validators=[Optional(), Length(max=12)])
 
 

@@ -3,7 +3,7 @@
 from flask import abort, current_app, request, session, url_for
 
 from blueprints.access import choose_store, current_store, staff_required
-from blueprints.htmx import form_error_status, redirect_to, render
+from blueprints.htmx import form_error_status, fragment_of, redirect_to, render
 from blueprints.ratelimits import count_failures, pin_key, pin_limit
 from blueprints.register import bp
 from blueprints.register.common import current_operator, tablet_drawer, unlocked
@@ -18,6 +18,7 @@ from blueprints.sessions import current_staff
 from extensions import db, limiter
 from models import audit
 from models.dashboard import online_queue, summary
+from models.numbers import parse_id
 from models.register_pins import try_pin
 from models.sales import open_register_sales
 from models.users import User, staff_at
@@ -79,6 +80,7 @@ def home():
 @bp.get("/queue")
 @staff_required("budtender")
 @unlocked
+@fragment_of("register.home")
 def queue():
     """Return the customer queue (the home screen polls it)."""
     return render(
@@ -95,8 +97,9 @@ def queue():
 def switch():
     """Show the staff tiles; with ?user=ID, the PIN pad for that budtender."""
     chosen = None
-    if request.args.get("user", "").isdigit():
-        chosen = db.session.get(User, int(request.args["user"]))
+    wanted = parse_id(request.args.get("user"))
+    if wanted is not None:
+        chosen = db.session.get(User, wanted)
         if chosen is None or chosen.role_at(current_store()) is None:
             abort(404)
     form = PinForm(user_id=chosen.id if chosen else None)
@@ -110,9 +113,8 @@ def switch_submit():
     """Hand the register to the budtender whose PIN this is."""
     form = PinForm()
     store = current_store()
-    chosen = None
-    if form.user_id.data and str(form.user_id.data).isdigit():
-        chosen = db.session.get(User, int(form.user_id.data))
+    wanted = parse_id(form.user_id.data)
+    chosen = db.session.get(User, wanted) if wanted else None
     if chosen is None or chosen.role_at(store) is None or not chosen.active:
         form.form_errors.append("Tap your name first.")
         return _switch_page(form_error_status(), form)
