@@ -178,3 +178,17 @@ def test_redis_going_away_mid_run_loses_nothing_and_a_worker_sends_it_after(
     assert mails() == [(f"order-{online}-placed", "skipped"), (f"order-{online}-ready", "skipped")]
     said = (worker.stdout + worker.stderr).lower()
     assert not [secret for secret in PERSONAL if secret.lower() in said]
+
+
+def test_the_cron_carries_on_while_redis_is_down(app, counter, caplog):
+    from jobs.cron import tick
+
+    enable_logs(caplog, "pistil.cron")
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    walk_in_sale(counter)
+    db.session.rollback()
+    done = tick()
+    assert done["relay"] is None, done
+    assert done["holds"] == 0 and done["overdue"] == [], "the other steps still ran"
+    assert "cron: relay failed; the next tick tries again" in caplog.text
+    assert report_statuses() == {"sale": ["pending"]}
