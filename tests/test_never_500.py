@@ -423,3 +423,19 @@ def test_every_page_opened_directly_is_a_whole_page_never_a_fragment(app, world,
 def app_config(app_config):
     # A crash that left a write lock behind must show fast, not after 15 s per request.
     return {**app_config, "SQLITE_BUSY_TIMEOUT_MS": 2000}
+
+
+@pytest.mark.parametrize("typed", ["²", "٣", "１２"])
+def test_odd_digits_as_a_cart_quantity_are_refused_and_nothing_is_added(app, world, typed):
+    from models.cart import Cart
+
+    shopper = client_for(app, world, "customer")
+    before = db.session.query(Cart).count()
+    response = shopper.post(
+        f"/stores/{world.store_code}/cart/add",
+        data={"product_id": world.product_id, "quantity": typed},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "Enter a whole number." in response.get_data(as_text=True)
+    assert db.session.query(Cart).count() == before

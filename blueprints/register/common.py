@@ -6,7 +6,7 @@ from flask import current_app, session, url_for
 
 from blueprints.access import current_store
 from blueprints.htmx import redirect_to
-from blueprints.ids import real_id  # noqa: F401 - the register's views take it from here
+from blueprints.numbers import real_id  # noqa: F401 - the register's views take it from here
 from blueprints.sessions import current_staff
 from extensions import db
 from models import audit

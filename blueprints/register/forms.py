@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from blueprints.ids import IdField
+from blueprints.numbers import IdField
 from models.sales import Payment, parse_cents, plan_payments
 
 

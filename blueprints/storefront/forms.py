@@ -25,7 +25,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.auth.forms import STATE_CHOICES
-from blueprints.ids import IdField
+from blueprints.numbers import CountField, IdField
 from models.menu import SORTS, MenuFilters
 from models.numbers import MAX_COUNT
 
@@ -101,7 +101,7 @@ class AddToCartForm(FlaskForm):
     """Put an amount of a product in the cart (units, or milligrams for goods sold by weight)."""
 
     product_id = IdField(validators=[InputRequired("Choose a product.")])
-    quantity = IntegerField(
+    quantity = CountField(
         "Quantity",
         default=1,
         validators=[InputRequired("Choose how many."), NumberRange(min=1, max=MAX_COUNT)],
@@ -113,7 +113,7 @@ class CartLineForm(FlaskForm):
     """Change or remove a cart line (quantity 0 removes it)."""
 
     product_id = IdField(validators=[InputRequired()])
-    quantity = IntegerField(
+    quantity = CountField(
         "Quantity",
         validators=[InputRequired("Choose how many."), NumberRange(min=0, max=MAX_COUNT)],
     )

@@ -1,10 +1,10 @@
-"""Ids in URLs and forms: one rule (digits 0-9 naming a row that can exist), or not found."""
+"""Ids and counts in URLs and forms, read by one rule: the digits 0-9, within what can exist."""
 
 from flask import Flask, abort
 from werkzeug.routing import IntegerConverter
 from wtforms import IntegerField
 
-from models.numbers import MAX_ID, parse_id
+from models.numbers import MAX_COUNT, MAX_ID, parse_count, parse_id
 
 
 class IdConverter(IntegerConverter):
@@ -31,6 +31,18 @@ class IdField(IntegerField):
         self.data = parse_id(valuelist[0])
         if self.data is None:
             raise ValueError(self.message)
+
+
+class CountField(IntegerField):
+    """A whole number typed by a person (0-9 only: int() would take ٣ and refuse ²)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        self.data = parse_count(str(valuelist[0]), maximum=MAX_COUNT)
+        if self.data is None:
+            raise ValueError("Enter a whole number.")
 
 
 def real_id(value: int | None) -> int:
