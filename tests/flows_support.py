@@ -133,7 +133,9 @@ def take_back(counter: Counter, sale_id: int) -> None:
     response = counter.register.post(
         f"/register/sale/{sale_id}/return",
         data={"reason": "Changed their mind", "refund_kind": "cash",
-              f"qty-{line.id}": "1", f"disposition-{line.id}": "restock"},
+              f"qty-{line.id}": "1", f"disposition-{line.id}": "restock",
+              # A store may want a manager's approval for a cash refund: she is at hand.
+              "manager_id": counter.manager.id, "manager_pin": MANAGER_PIN},
     )  # fmt: skip
     ok(response, 204)
     assert db.session.get(Order, sale_id).lines[0].returned_quantity == 1
