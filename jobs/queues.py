@@ -39,8 +39,9 @@ def redis_connection() -> Redis | None:
         return None
     cached = current_app.extensions.get("pistil.redis")
     if cached is None or cached[0] != url:
-        # Fail fast when Redis is unreachable: a sale must not wait on it.
-        cached = (url, Redis.from_url(url, socket_connect_timeout=2))
+        # Fail fast when Redis is unreachable or hangs: a sale must not wait on it. (An RQ
+        # worker raises the read timeout to what its blocking dequeue needs.)
+        cached = (url, Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5))
         current_app.extensions["pistil.redis"] = cached
     return cached[1]
 

@@ -192,3 +192,15 @@ def test_the_cron_carries_on_while_redis_is_down(app, counter, caplog):
     assert done["holds"] == 0 and done["overdue"] == [], "the other steps still ran"
     assert "cron: relay failed; the next tick tries again" in caplog.text
     assert report_statuses() == {"sale": ["pending"]}
+
+
+def test_a_redis_that_stops_answering_holds_a_sale_up_for_seconds_not_forever(app, counter):
+    # A listening socket nobody reads: connections are taken, commands never answered.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        app.config["REDIS_URL"] = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        started = time.monotonic()
+        walk_in_sale(counter)
+        assert time.monotonic() - started < 15
+    assert report_statuses() == {"sale": ["pending"]}
