@@ -80,6 +80,7 @@ def _sqlite_begin_statement() -> str:
 def _register_commands(app: Flask) -> None:
     from blueprints.manage.cli import limits_cli, taxes_cli
     from jobs.holds import holds_cli
+    from jobs.mail import mail_cli
     from jobs.worker import worker_command
     from models.demo import seed_demo_command
     from tracktrace.cli import tracktrace_cli
@@ -90,3 +91,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(taxes_cli)
     app.cli.add_command(tracktrace_cli)
     app.cli.add_command(holds_cli)
+    app.cli.add_command(mail_cli)

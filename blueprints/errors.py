@@ -18,7 +18,8 @@ MESSAGES = {
 }
 
 
-def _render(status: int, title: str, detail: str):
+def refusal(status: int, title: str, detail: str):
+    """Answer with a message: a toast for htmx, an error page otherwise."""
     if is_htmx():
         body = render_template("_toast.html", level="error", title=title, message=detail)
         return retarget(make_response(body, status), "#toasts", "beforeend")
@@ -31,7 +32,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return _render(
+        return refusal(
             400,
             "This form has expired",
             "The page was open too long or came from somewhere else. Reload it and try again.",
@@ -39,12 +40,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error):
-        return _render(429, *MESSAGES[429])
+        return refusal(429, *MESSAGES[429])
 
     @app.errorhandler(HTTPException)
     def http_error(error):
         title, detail = MESSAGES.get(error.code, (error.name, error.description))
-        return _render(error.code or 500, title, detail)
+        return refusal(error.code or 500, title, detail)
 
     @app.errorhandler(Exception)
     def unexpected(error):
@@ -52,4 +53,4 @@ def init_app(app: Flask) -> None:
             raise error
         db.session.rollback()
         app.logger.exception("unhandled error")
-        return _render(500, *MESSAGES[500])
+        return refusal(500, *MESSAGES[500])

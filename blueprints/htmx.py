@@ -1,8 +1,9 @@
 """Every read and write of HX-* headers, so a move to another htmx helper touches one file."""
 
 import json
+from functools import wraps
 
-from flask import Response, make_response, request
+from flask import Response, make_response, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
 
@@ -21,6 +22,25 @@ def is_boosted() -> bool:
 def wants_fragment() -> bool:
     """Return whether to answer with a block instead of the whole page."""
     return is_htmx() and not is_boosted()
+
+
+def fragment_of(endpoint: str, *carried: str):
+    """Send a browser that opens a fragment's own URL (typed, or restored from history) to its page.
+
+    `carried` names the view arguments the page's URL takes too (e.g. "order_id").
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if wants_fragment():
+                return view(*args, **kwargs)
+            # htmx restores history with a plain GET and swaps in whatever the redirect leads to.
+            return redirect(url_for(endpoint, **{name: kwargs[name] for name in carried}), 303)
+
+        return wrapper
+
+    return decorator
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:

@@ -68,14 +68,16 @@ def mail_managers(
         f"like this every {describe_window(window)}; the back office shows every alert.\n"
     )
     subject = f"Pistil · {store.name}: {headline}"
-    for recipient_id, email in recipients:
-        send_later(email, subject, body, ref=f"{action}-store-{store_id}-user-{recipient_id}")
+    for recipient in recipients:
+        send_later(
+            subject, body, ref=f"{action}-store-{store_id}-user-{recipient.id}", user=recipient
+        )
     record(
         mark,
         store_id=store_id,
         obj=report,
         reason=f"E-mailed {len(recipients)} manager(s): {headline}"[:300],
-        user_ids=[recipient_id for recipient_id, _ in recipients],
+        user_ids=[recipient.id for recipient in recipients],
     )
 
 
@@ -89,20 +91,21 @@ def hold_alert_lock(store_id: int, mark: str) -> None:
     db.session.execute(select(func.pg_advisory_xact_lock(store_id, key)))
 
 
-def managers_of(store_id: int) -> list[tuple[int, str]]:
-    """Return (user id, e-mail) of the store's active managers and admins."""
-    rows = db.session.execute(
-        select(User.id, User.email)
-        .join(StoreMembership)
-        .where(
-            StoreMembership.store_id == store_id,
-            StoreMembership.role.in_(ALERTED_ROLES),
-            User.active.is_(True),
-            User.email != "",
+def managers_of(store_id: int) -> list[User]:
+    """Return the store's active managers and admins who have an e-mail address."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(StoreMembership)
+            .where(
+                StoreMembership.store_id == store_id,
+                StoreMembership.role.in_(ALERTED_ROLES),
+                User.active.is_(True),
+                User.email != "",
+            )
+            .order_by(User.id)
         )
-        .order_by(User.id)
     )
-    return [(row.id, row.email) for row in rows]
 
 
 def describe_window(window: timedelta) -> str:

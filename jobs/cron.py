@@ -16,6 +16,7 @@ from extensions import db
 from jobs.context import in_app_context
 from jobs.holds import release_expired_holds
 from jobs.lanes import clock
+from jobs.mail import relay_mail
 from jobs.reconcile import page_overdue_differences, reconcile
 from jobs.relay import relay
 from models.compliance import ReconciliationRun
@@ -50,15 +51,38 @@ def due_reconciliations(now: datetime) -> list[tuple[Store, object]]:
 
 @in_app_context
 def tick() -> dict:
-    """Run what is due now; return what was done."""
-    done = {"relay": relay(), "holds": release_expired_holds(), "reconciled": []}
+    """Run what is due now; return what was done (None for a step that failed)."""
+    # Each step on its own: Redis gone or a state system down must not stop the hold release,
+    # the mail or the nightly reconciliation of another store.
+    done = {
+        "relay": step("relay", relay),
+        "mail": step("mail relay", relay_mail),
+        "holds": step("hold release", release_expired_holds),
+        "reconciled": step("reconciliation", reconcile_due) or [],
+    }
+    # One cheap query a tick; each store is paged at most once a day (T12).
+    done["overdue"] = step("overdue differences", lambda: page_overdue_differences(clock.now()))
+    return done
+
+
+def step(name: str, work):
+    """Run one part of a tick; log and carry on if it fails."""
+    try:
+        return work()
+    except Exception:  # noqa: BLE001 - one failed step must not stop the others
+        db.session.rollback()
+        log.exception("cron: %s failed; the next tick tries again", name)
+        return None
+
+
+def reconcile_due() -> list[tuple]:
+    """Reconcile every store whose previous business day is due; return what was found."""
+    reconciled = []
     for store, day in due_reconciliations(clock.now()):
         run = reconcile(store, day)
-        done["reconciled"].append((store.code, day.isoformat(), run.error or run.differences))
+        reconciled.append((store.code, day.isoformat(), run.error or run.differences))
         log.info("reconciled %s %s: %s", store.code, day, run.error or f"{run.differences} diffs")
-    # One cheap query a tick; each store is paged at most once a day (T12).
-    done["overdue"] = page_overdue_differences(clock.now())
-    return done
+    return reconciled
 
 
 def run_forever(interval: float = 60.0, ticks: int | None = None) -> None:

@@ -1,16 +1,24 @@
 """Enqueue jobs once the transaction that asked for them commits; run inline without Redis."""
 
+import logging
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
+from rq.job import Job, JobStatus
+from rq.utils import as_text
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from extensions import db
 
+log = logging.getLogger("pistil.jobs")
 _PENDING = "pistil.after_commit"
+# A job in one of these states will run by itself; any other (or none) means it is lost.
+ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 @dataclass
@@ -29,11 +37,13 @@ def redis_connection() -> Redis | None:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
-    connection = current_app.extensions.get("pistil.redis")
-    if connection is None:
-        connection = Redis.from_url(url)
-        current_app.extensions["pistil.redis"] = connection
-    return connection
+    cached = current_app.extensions.get("pistil.redis")
+    if cached is None or cached[0] != url:
+        # Fail fast when Redis is unreachable or hangs: a sale must not wait on it. (An RQ
+        # worker raises the read timeout to what its blocking dequeue needs.)
+        cached = (url, Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5))
+        current_app.extensions["pistil.redis"] = cached
+    return cached[1]
 
 
 def queue(name: str = "default") -> Queue:
@@ -68,6 +78,62 @@ def dispatch(job: PlannedJob) -> None:
     )
 
 
+def job_name(job: PlannedJob) -> str:
+    """Name a planned job for the logs by its function and id, never by its arguments."""
+    return f"{getattr(job.func, '__name__', job.func)} ({job.job_id or 'no id'})"
+
+
+def dispatch_after_commit(job: PlannedJob) -> None:
+    """Dispatch a job whose transaction committed; a failure is logged, never raised."""
+    # The request already committed its sale or order: answering 500 now would tell the
+    # budtender it failed. Every job is backed by a row the relay re-sends from.
+    try:
+        dispatch(job)
+    except Exception as error:  # noqa: BLE001 - see above
+        log.warning(
+            "job %s not started after commit (%s); the relay sends it later",
+            job_name(job),
+            type(error).__name__,
+            exc_info=redis_connection() is None,
+        )
+
+
+def job_alive(job_id: str) -> bool:
+    """Return whether RQ still holds a job of this id that will run."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection())
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=True) in ALIVE
+
+
+def forget_job(job_id: str) -> None:
+    """Delete a finished, failed or orphaned job (its worker killed) so its id can be reused."""
+    connection = redis_connection()
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return
+    # RQ 3 keeps a killed worker's execution listed on the job for a minute after the
+    # execution's own record expired; deleting the job then fails "Execution ... not found".
+    registry = job.execution_registry
+    for raw in connection.zrange(registry.key, 0, -1):
+        execution = Execution(id=as_text(raw), job_id=job_id, connection=connection)
+        if not connection.exists(execution.key):
+            connection.zrem(registry.key, execution.id)
+            connection.zrem(job.started_job_registry.key, execution.composite_key)
+    job.delete()
+
+
+def enqueue_once(queue_name: str, func, *args, job_id: str, **kwargs) -> bool:
+    """Enqueue a job unless one of this id is waiting to run; return whether it was enqueued."""
+    if job_alive(job_id):
+        return False
+    forget_job(job_id)
+    queue(queue_name).enqueue(func, *args, job_id=job_id, **kwargs)
+    return True
+
+
 _hooked = False
 
 
@@ -82,7 +148,7 @@ def init_jobs(app: Flask) -> None:
     def _after_commit(session):
         planned = session.info.pop(_PENDING, [])
         for job in planned:
-            dispatch(job)
+            dispatch_after_commit(job)
 
     @event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session, previous_transaction):

@@ -2,20 +2,16 @@
 
 import logging
 
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from extensions import db
 from jobs.context import in_app_context
 from jobs.lanes import clock
-from jobs.queues import queue, redis_connection
+from jobs.queues import enqueue_once, redis_connection
 from jobs.reports import JOB_TIMEOUT, deliver_after_commit, drain_license, head_of, job_id_for
 from models.compliance import ComplianceLicense, ComplianceReport
 
 log = logging.getLogger("pistil.relay")
-# A job in one of these states will run by itself; any other (or none) means it is lost.
-ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def stores_with_pending() -> list[int]:
@@ -50,15 +46,6 @@ def due_head(store_id: int):
     return head
 
 
-def job_alive(job_id: str) -> bool:
-    """Return whether RQ still holds a job that will run."""
-    try:
-        job = Job.fetch(job_id, connection=redis_connection())
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=True) in ALIVE
-
-
 @in_app_context
 def relay() -> dict[str, int]:
     """Give every license with due reports a sender; return how many were enqueued or run."""
@@ -75,16 +62,12 @@ def relay() -> dict[str, int]:
             counts["drained"] += 1
             continue
         job_id = job_id_for(report_id)
-        if job_alive(job_id):
+        # A finished, failed or orphaned (worker killed) job of the same id is replaced.
+        if not enqueue_once(
+            "reports", deliver_after_commit, report_id, job_id=job_id, job_timeout=JOB_TIMEOUT
+        ):
             counts["alive"] += 1
             continue
-        with_stale = Job.exists(job_id, connection=redis_connection())
-        if with_stale:
-            # A finished, failed or orphaned (worker killed) job of the same id: replace it.
-            Job.fetch(job_id, connection=redis_connection()).delete()
-        queue("reports").enqueue(
-            deliver_after_commit, report_id, job_id=job_id, job_timeout=JOB_TIMEOUT
-        )
         counts["enqueued"] += 1
         log.info("relay: enqueued %s for store %s", job_id, store_id)
     return counts

@@ -409,7 +409,8 @@ def alert(
     # `path` is the back-office page the mail points to, when the report's page is not the one.
     mail_managers(store_id, action, message, report, user_id=user_id, path=path)
     record(action, store_id=store_id, user_id=user_id, obj=report, reason=message[:300])
-    log.error("store %s: %s: %s", store_id, action, message)
+    # The state's words can quote a patient's card number: they stay on the report's page.
+    log.error("store %s: %s%s", store_id, action, f" (report #{report.id})" if report else "")
 
 
 def retry_report(report: ComplianceReport, user_id: int | None, *, reason: str) -> None:

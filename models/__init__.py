@@ -12,6 +12,7 @@ def load_all() -> None:
         compliance,
         customers,
         inventory,
+        notify,
         orders,
         returns,
         stores,

@@ -23,7 +23,7 @@ def _status_link(order: Order) -> str:
 
 
 def send_order_placed(order: Order) -> None:
-    """Confirm a placed order to its customer, after the transaction commits."""
+    """Write the placed order's confirmation to the outbox, in the order's transaction."""
     store = order.store
     lines = "\n".join(f"  {line.brand} {line.name}" for line in order.lines)
     body = (
@@ -36,10 +36,10 @@ def send_order_placed(order: Order) -> None:
         f"Follow your order: {_status_link(order)}\n"
     )
     send_later(
-        order.customer.email if order.customer else None,
         f"Order #{order.id} is placed",
         body,
         ref=f"order-{order.id}-placed",
+        customer=order.customer,
     )
 
 
@@ -53,8 +53,8 @@ def send_order_ready(order: Order) -> None:
         f"Follow your order: {_status_link(order)}\n"
     )
     send_later(
-        order.customer.email if order.customer else None,
         f"Order #{order.id} is ready for pickup",
         body,
         ref=f"order-{order.id}-ready",
+        customer=order.customer,
     )

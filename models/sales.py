@@ -26,6 +26,7 @@ from models.catalog import Product
 from models.customers import Customer, patient_id_for
 from models.id_scan import looks_like_aamva
 from models.inventory import Package, Reservation, StockMovement
+from models.numbers import parse_count
 from models.orders import TENDER_KINDS, Order, OrderLine, Tender
 from models.purchase_limits import CartCheck, check_cart
 from models.quantities import amount, grams
@@ -166,6 +167,14 @@ def parse_cents(text: str | None) -> int | None:
     if value > MAX_MONEY_DOLLARS:
         raise SaleError(f"“{text}” is more than a register handles; check the amount.")
     return _half_up(value * 100)
+
+
+def parse_units(text: str | None, message: str = "Enter a whole number of units.") -> int:
+    """Read a whole number of units typed by a person (the digits 0-9 only, so never ² or ٣)."""
+    count = parse_count(text)
+    if count is None:
+        raise SaleError(message)
+    return count
 
 
 def parse_grams(text: str | None) -> int:

@@ -3,7 +3,7 @@
 from flask import request
 
 from blueprints.access import current_store, staff_required
-from blueprints.htmx import form_error_status, render
+from blueprints.htmx import form_error_status, fragment_of, render
 from blueprints.manage import bp
 from blueprints.manage.forms import MAX_LINES, WhatIfForm, WhatIfLineForm
 from models.limits import CartLine
@@ -69,6 +69,7 @@ def limits():
 
 @bp.get("/limits/line")
 @staff_required("manager")
+@fragment_of("manage.limits")
 def limits_line():
     """Return one more empty line for the what-if cart."""
     index = request.args.get("index", type=int) or 0

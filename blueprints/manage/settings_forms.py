@@ -171,6 +171,11 @@ class TaxSettingsForm(FlaskForm):
             if thousandths is None:
                 continue
             basis_points = Decimal(thousandths) / 10
+            if basis_points > 10000:
+                # Whatever the state's cap, no rate is above 100% (a sale's tax must fit a row).
+                field.errors = ["A tax rate is at most 100%."]
+                ok = False
+                continue
             if cap is not None and basis_points > cap * 100:
                 field.errors = [f"The state allows at most {cap}% for this tax."]
                 ok = False

@@ -5,11 +5,13 @@ from datetime import timedelta
 from flask import current_app, session
 
 from blueprints.access import acting_staff, current_store
-from blueprints.ratelimits import approval_allowed, count_approval_failure, normalized_id
+from blueprints.numbers import real_id  # noqa: F401 - the register's views take it from here
+from blueprints.ratelimits import approval_allowed, count_approval_failure
 from extensions import db
 from models import audit
 from models.base import utcnow
 from models.cash_drawer import CashDrawer, usable_drawer
+from models.numbers import parse_id
 from models.register_pins import try_pin
 from models.users import User, managers_on_duty
 
@@ -57,8 +59,8 @@ def approve(manager_id: str | None, pin: str | None) -> User | None:
     if not manager_id and not pin:
         return None
     store = current_store()
-    number = form_id(manager_id)
-    manager = db.session.get(User, number) if number is not None else None
+    wanted = parse_id(manager_id)
+    manager = db.session.get(User, wanted) if wanted else None
     if manager is None or manager not in managers_here():
         raise ApprovalRefused("Choose the manager who approves.")
     if not pin:
@@ -77,23 +79,3 @@ def approve(manager_id: str | None, pin: str | None) -> User | None:
         db.session.commit()
         raise ApprovalRefused(result.message)
     return manager
-
-
-MAX_ID = 2**31 - 1
-
-
-def form_id(value: str | None) -> int | None:
-    """Return the row id a form or URL names ("03" is 3), or None when no row can have it."""
-    text = normalized_id(value)
-    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
-        return None
-    return int(text) if 0 < int(text) <= MAX_ID else None
-
-
-def real_id(value: int | None) -> int:
-    """Return an id from a URL or form, or 404 for one no row can have (beyond 32 bits)."""
-    from flask import abort
-
-    if value is None or not 0 < value <= MAX_ID:
-        abort(404)
-    return value

@@ -34,6 +34,7 @@ from models.cash_drawer import (
     take_out,
     totals,
 )
+from models.numbers import parse_count
 from models.sales import SaleError, parse_cents
 
 
@@ -160,10 +161,11 @@ def drawer_close():
         raw_counts[value] = raw
         if not raw:
             continue
-        if not raw.isdigit() or int(raw) > 100000:
+        count = parse_count(raw, maximum=100000)
+        if count is None:
             bad = f"Count the {label} again: “{raw}” is not a number of notes or coins."
             continue
-        counts[value] = int(raw)
+        counts[value] = count
     if not form.validate_on_submit() or bad:
         return _page(form_error_status(), error=bad, close_form=form, counts=raw_counts)
     try:

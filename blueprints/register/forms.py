@@ -7,7 +7,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from blueprints.numbers import IdField
 from models.sales import Payment, parse_cents, plan_payments
 
 
@@ -36,7 +36,7 @@ class PinForm(FlaskForm):
 class StoreForm(FlaskForm):
     """Which store a staff member works in now."""
 
-    store_id = IntegerField(validators=[InputRequired("Choose a store.")])
+    store_id = IdField(validators=[InputRequired("Choose a store.")], message="Choose a store.")
 
 
 CARD_READS = [SelectChoice("scan", "Card scanned"), SelectChoice("typed", "Number typed")]
@@ -93,7 +93,7 @@ class ScanForm(FlaskForm):
 class AddProductForm(FlaskForm):
     """A product picked from the menu search."""
 
-    product_id = IntegerField(validators=[InputRequired("Pick a product.")])
+    product_id = IdField(validators=[InputRequired("Pick a product.")], message="Pick a product.")
     quantity = StringField("Quantity", validators=[Optional(), Length(max=12)])
 
 

@@ -9,11 +9,11 @@ from blueprints.access import (
     screen_locked,
     staff_required,
 )
-from blueprints.htmx import form_error_status, redirect_to, render
+from blueprints.htmx import form_error_status, fragment_of, redirect_to, render
 from blueprints.ratelimits import count_failures, pin_key, pin_limit
 from blueprints.redirects import safe_next
 from blueprints.register import bp
-from blueprints.register.common import current_operator, form_id, tablet_drawer
+from blueprints.register.common import current_operator, tablet_drawer
 from blueprints.register.forms import (
     CustomerSearchForm,
     ManualCheckInForm,
@@ -26,6 +26,7 @@ from extensions import db, limiter
 from models import audit
 from models.base import utcnow
 from models.dashboard import online_queue, summary
+from models.numbers import parse_id
 from models.register_pins import try_pin
 from models.sales import open_register_sales
 from models.users import User, staff_at
@@ -87,6 +88,7 @@ def home():
 
 @bp.get("/queue")
 @staff_required("budtender", poll=True)
+@fragment_of("register.home")
 def queue():
     """Return the customer queue (the home screen polls it)."""
     return render(
@@ -103,9 +105,9 @@ def queue():
 def switch():
     """Show the staff tiles; with ?user=ID, the PIN pad for that budtender."""
     chosen = None
-    if request.args.get("user"):
-        user_id = form_id(request.args["user"])
-        chosen = db.session.get(User, user_id) if user_id else None
+    wanted = parse_id(request.args.get("user"))
+    if wanted is not None:
+        chosen = db.session.get(User, wanted)
         if chosen is None or chosen.role_at(current_store()) is None:
             abort(404)
     form = PinForm(user_id=chosen.id if chosen else None)
@@ -119,8 +121,8 @@ def switch_submit():
     """Hand the register (and the back office) to the staff member whose PIN this is."""
     form = PinForm()
     store = current_store()
-    user_id = form_id(str(form.user_id.data or ""))
-    chosen = db.session.get(User, user_id) if user_id else None
+    wanted = parse_id(form.user_id.data)
+    chosen = db.session.get(User, wanted) if wanted else None
     if chosen is None or chosen.role_at(store) is None or not chosen.active:
         form.form_errors.append("Tap your name first.")
         return _switch_page(form_error_status(), form)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from blueprints.access import current_store, staff_required, store_object
 from blueprints.filters import money
-from blueprints.htmx import form_error_status, navigate, render, wants_fragment
+from blueprints.htmx import form_error_status, fragment_of, navigate, render, wants_fragment
 from blueprints.register import bp
 from blueprints.register.common import (
     ApprovalRefused,
@@ -32,6 +32,7 @@ from blueprints.register.forms import (
 from extensions import db
 from models.catalog import Product
 from models.compliance import SHOWN_STATUSES, sale_report_statuses
+from models.numbers import parse_id
 from models.orders import Order, OrderLine
 from models.returns import (
     SaleReturn,
@@ -57,6 +58,7 @@ from models.sales import (
     parse_cents,
     parse_grams,
     parse_percent,
+    parse_units,
     quick_cash,
     recompute,
     remove_line,
@@ -182,6 +184,7 @@ def scan(order_id: int):
 
 @bp.get("/sale/<int:order_id>/products")
 @staff_required("budtender")
+@fragment_of("register.sale", "order_id")
 def products(order_id: int):
     """Search the menu; each result shows the package the register would sell from."""
     order = _open_order(order_id)
@@ -211,12 +214,10 @@ def add(order_id: int):
             quantity = (
                 parse_grams(form.quantity.data)
                 if product.sold_by == "weight"
-                else int(form.quantity.data)
+                else parse_units(form.quantity.data)
             )
         claim(order, current_operator())
         state = add_product(order, product, quantity)
-    except ValueError:
-        return _refused(order_id, SaleError("Enter a whole number of units."))
     except SaleError as error:
         return _refused(order_id, error)
     return _changed(order, state, f"Added {product.name} from package {state.changed.package_tag}.")
@@ -237,10 +238,8 @@ def quantity(order_id: int, line_id: int):
         raw = form.quantity.data.strip()
         if line.unit == "grams":
             amount = parse_grams(raw)
-        elif raw.isdigit():
-            amount = int(raw)
         else:
-            raise SaleError("Enter a whole number of units (0 takes the line off).")
+            amount = parse_units(raw, "Enter a whole number of units (0 takes the line off).")
         if amount <= 0:
             claim(order, current_operator())
             state = remove_line(order, line_id)
@@ -319,6 +318,7 @@ def _discount(order_id: int, line_id: int | None):
 
 @bp.get("/sale/<int:order_id>/lines/<int:line_id>/discount")
 @staff_required("budtender")
+@fragment_of("register.sale", "order_id")
 def line_discount_form(order_id: int, line_id: int):
     """Return a line's discount form (the cart loads it when its % button is first opened)."""
     order = _open_order(order_id)
@@ -417,6 +417,7 @@ def receipt(order_id: int):
 
 @bp.get("/sale/<int:order_id>/report-status")
 @staff_required("budtender", poll=True)
+@fragment_of("register.receipt", "order_id")
 def report_status(order_id: int):
     """Return the sale's state-report badge (the receipt polls it while it is queued)."""
     order = _order(order_id)
@@ -509,10 +510,10 @@ def return_submit(order_id: int):
                 continue
             if line.unit == "grams":
                 amount = parse_grams(raw)
-            elif raw.isdigit():
-                amount = int(raw)
             else:
-                raise SaleError(f"Enter how many of {line.name} come back (a whole number).")
+                amount = parse_units(
+                    raw, f"Enter how many of {line.name} come back (a whole number)."
+                )
             disposition = request.form.get(f"disposition-{line.id}", "restock")
             items.append(ReturnItem(line, amount, disposition))
         approver = approve(form.manager_id.data, form.manager_pin.data)
@@ -571,8 +572,9 @@ def sales():
     """List today's sales, to reprint, void or take a return."""
     store = current_store()
     number = (request.args.get("number") or "").strip().lstrip("#")
-    if number.isdigit() and int(number) <= 2**31 - 1:
-        order = db.session.get(Order, int(number))
+    wanted = parse_id(number)
+    if wanted is not None:
+        order = db.session.get(Order, wanted)
         if (
             order is not None
             and order.store_id == store.id

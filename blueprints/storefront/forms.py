@@ -25,7 +25,9 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.auth.forms import STATE_CHOICES
+from blueprints.numbers import CountField, IdField
 from models.menu import SORTS, MenuFilters
+from models.numbers import MAX_COUNT
 
 STRAIN_CHOICES = [
     SelectChoice("indica", "Indica"),
@@ -98,9 +100,11 @@ class MenuFilterForm(FlaskForm):
 class AddToCartForm(FlaskForm):
     """Put an amount of a product in the cart (units, or milligrams for goods sold by weight)."""
 
-    product_id = IntegerField(validators=[InputRequired("Choose a product.")])
-    quantity = IntegerField(
-        "Quantity", default=1, validators=[InputRequired("Choose how many."), NumberRange(min=1)]
+    product_id = IdField(validators=[InputRequired("Choose a product.")])
+    quantity = CountField(
+        "Quantity",
+        default=1,
+        validators=[InputRequired("Choose how many."), NumberRange(min=1, max=MAX_COUNT)],
     )
     next = HiddenField()
 
@@ -108,9 +112,10 @@ class AddToCartForm(FlaskForm):
 class CartLineForm(FlaskForm):
     """Change or remove a cart line (quantity 0 removes it)."""
 
-    product_id = IntegerField(validators=[InputRequired()])
-    quantity = IntegerField(
-        "Quantity", validators=[InputRequired("Choose how many."), NumberRange(min=0)]
+    product_id = IdField(validators=[InputRequired()])
+    quantity = CountField(
+        "Quantity",
+        validators=[InputRequired("Choose how many."), NumberRange(min=0, max=MAX_COUNT)],
     )
 
 

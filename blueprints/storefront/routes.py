@@ -37,6 +37,7 @@ from models.menu import (
     product_detail,
     search_menu,
 )
+from models.numbers import parse_count
 from models.pickup import next_open_slot
 from models.stores import Store
 
@@ -112,8 +113,7 @@ def store_menu(code: str):
     filters = form.to_filters(category)
     if not request.args.get("filtered"):
         form.in_stock.data = True
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 1000 else 1
+    page = parse_count(request.args.get("page"), maximum=999) or 1
     results = search_menu(store, filters, page=page)
     # "Show more" asks for the next cards only; a filter change redraws the results.
     block = "more" if page > 1 else "results"

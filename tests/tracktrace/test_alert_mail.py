@@ -1,5 +1,6 @@
 """Reporting alerts e-mail the store's managers, at most once per alert kind and window (T12)."""
 
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -15,7 +16,6 @@ from tracktrace_support import (
     stock,
 )
 
-import models.notify
 from extensions import db
 from jobs.cron import tick
 from jobs.reconcile import reconcile
@@ -43,17 +43,34 @@ def emulator():
 
 
 @pytest.fixture
-def mails(monkeypatch):
-    """Collect the e-mails handed to delivery after commit, instead of sending them."""
+def mails(app, monkeypatch):
+    """Configure SMTP and collect what the outbox hands to it (sending threads included)."""
     sent: list[dict] = []
     lock = threading.Lock()
 
-    def deliver(to, subject, body, ref):
-        with lock:
-            sent.append({"to": to, "subject": subject, "body": body, "ref": ref})
-        return True
+    class FakeSMTP:
+        def __init__(self, *args, **kwargs):
+            pass
 
-    monkeypatch.setattr(models.notify, "deliver", deliver)
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            with lock:
+                sent.append(
+                    {
+                        "to": message["To"],
+                        "subject": message["Subject"],
+                        "body": message.get_content(),
+                        "ref": message["Message-ID"],
+                    }
+                )
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app.config["SMTP_URL"] = "smtp://mail.example:25"
     return sent
 
 

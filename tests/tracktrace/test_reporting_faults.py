@@ -188,3 +188,40 @@ def test_two_workers_on_one_license_never_send_at_once(
     assert statuses(ids) == ["sent"] * 20
     assert emulator.world.max_in_flight[license_number] == 1
     assert len(emulator.world.receipts(license_number)) == 20
+
+
+def test_relay_and_cron_carry_on_once_a_killed_workers_execution_expired(
+    redis_app, app_config, redis_server, store, emulator, tmp_path
+):
+    """RQ 3 lists a killed worker's execution for a minute after its record expires."""
+    from jobs.cron import tick
+
+    point_at_metrc(store, emulator)
+    license_number = store.license_number
+    package = stock(store, emulator, metrc_tag(3), 10)
+    env = worker_env(app_config, redis_server, tmp_path)
+    emulator.fail("hang", match="POST /sales", landed=False, hang_seconds=30)
+    order = complete_sale(store, [(package, 1, 100)])
+    report_id = queue_report("sale", store, order=order).id
+    db.session.commit()
+
+    worker = start_worker(env, burst=False)
+    try:
+        wait_for(lambda: emulator.world.requests("POST", "/sales/v2/receipts"))
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    connection = Redis.from_url(redis_server)
+    executions = list(connection.scan_iter("rq:execution:*"))
+    assert executions, "the killed worker left its execution behind"
+    # What Redis does once the execution's heartbeat TTL runs out (90 s or more after the kill);
+    # the job's execution registry keeps listing it for another minute.
+    connection.delete(*executions)
+    time.sleep(LEASE_SECONDS + 0.5)
+
+    done = tick()
+    assert done["relay"]["enqueued"] == 1, done
+    assert relay()["alive"] == 1, "the new job is queued; the relay leaves it alone"
+    run_burst(env)
+    assert statuses([report_id]) == ["sent"]
+    assert len(emulator.world.receipts(license_number, external_number=str(order.id))) == 1
