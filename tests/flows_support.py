@@ -128,11 +128,11 @@ def void(counter: Counter, sale_id: int) -> None:
 
 
 def take_back(counter: Counter, sale_id: int) -> None:
-    """One item of a sale comes back to the shelf, refunded in cash."""
+    """One item of a sale comes back to the shelf, refunded as it was paid."""
     line = db.session.get(Order, sale_id).lines[0]
     response = counter.register.post(
         f"/register/sale/{sale_id}/return",
-        data={"reason": "Changed their mind", "refund_kind": "cash",
+        data={"reason": "Changed their mind", "refund_kind": "paid",
               f"qty-{line.id}": "1", f"disposition-{line.id}": "restock",
               # A store may want a manager's approval for a cash refund: she is at hand.
               "manager_id": counter.manager.id, "manager_pin": MANAGER_PIN},

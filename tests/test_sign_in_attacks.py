@@ -29,7 +29,6 @@ OFF_SITE = [
     "/%5C/evil.example",
     "%20//evil.example",
     "%09//evil.example",
-    "/%00/evil.example",
     "/%E3%80%80/evil.example",
     "/%2F/evil.example",
     "javascript:alert(1)",
@@ -98,6 +97,19 @@ def test_the_pin_screen_never_sends_the_browser_off_site(
     )
     assert response.status_code == 303
     assert where_to(response) == "/register/"
+
+
+def test_a_nul_byte_in_next_is_refused_before_sign_in_and_sends_the_browser_nowhere(
+    client, htmx_client, store, make_user
+):
+    manager = make_user(store, role="manager")
+    for browser in (client, htmx_client):
+        response = browser.post(
+            "/staff/login?next=/%00/evil.example",
+            data={"email": manager.email, "password": PASSWORD},
+        )
+        assert response.status_code in (400, 422)
+        assert where_to(response) == ""
 
 
 def test_a_path_on_the_site_is_still_followed(client, store, make_user):

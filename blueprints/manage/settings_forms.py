@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from blueprints.manage.forms import decimal_amount
+from models.numbers import parse_count
 from models.pickup import WEEKDAYS
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
@@ -118,11 +119,11 @@ class CashSettingsForm(FlaskForm):
         field.cents = _dollars(field.data)
 
     def validate_refund_days(self, field):
-        try:
-            days = int(field.data.strip())
-        except ValueError as exc:
-            raise ValidationError("Give a whole number of days, e.g. 7.") from exc
-        if not 0 <= days <= 365:
+        text = (field.data or "").strip()
+        days = parse_count(text.removeprefix("-"))
+        if days is None:
+            raise ValidationError("Give a whole number of days, e.g. 7.")
+        if text.startswith("-") or days > 365:
             raise ValidationError("Give between 0 and 365 days.")
         field.days = days
 

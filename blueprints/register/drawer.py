@@ -34,7 +34,7 @@ from models.cash_drawer import (
     take_out,
     totals,
 )
-from models.numbers import parse_count
+from models.numbers import parse_count, parse_id
 from models.sales import SaleError, parse_cents
 
 
@@ -140,8 +140,7 @@ def drawer_move():
 def _chosen(raw) -> CashDrawer | None:
     """Return the drawer a form names (404 for another store's), else this tablet's."""
     if raw:
-        text = str(raw).strip()
-        return store_object(CashDrawer, real_id(int(text) if text.isdigit() else None))
+        return store_object(CashDrawer, real_id(parse_id(raw)))
     return _in_use()
 
 

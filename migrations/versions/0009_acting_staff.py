@@ -8,8 +8,8 @@ used the browser (polls do not count), filled from last_seen_at for existing row
 set while the screen waits for a PIN. Nothing references login_session, so SQLite rebuilding it
 (for the foreign keys) cascades nowhere.
 
-Revision ID: 0007
-Revises: 0011
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = "0007"
-down_revision = "0011"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

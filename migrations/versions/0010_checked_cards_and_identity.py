@@ -10,8 +10,8 @@ the keyed hash of the ID checked for it (indexed) so an anonymous walk-in's sale
 their limits. Both keys are filled for existing rows here. The two foreign keys rebuild the
 customer table on SQLite (foreign keys are off during migrations, so nothing cascades).
 
-Revision ID: 0006
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = "0006"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ The drawer's two user columns get named foreign keys, so SQLite rebuilds cash_dr
 turns foreign keys off for migrations, so its drawer entries and tenders stay); every other
 change to an existing table is an added column.
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 12:00:00
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

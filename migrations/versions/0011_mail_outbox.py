@@ -5,8 +5,8 @@ mail names its recipient (a customer or a staff member, exactly one) instead of 
 address; its body is encrypted and wiped once sent. The relay reads pending mails by status and
 next try (composite index).
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 03:30:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = "0010"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@
 Reviewed by hand: one added column with a server default (SQLite rebuilds the table in batch
 mode); reports already sent by the dry run are found by their attempt log ("recorded").
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 12:00:00
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0009"
-down_revision = "0008"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -5,8 +5,8 @@ is declared inline in ADD COLUMN, so the table is never rebuilt (a rebuild would
 the order lines). Completed medical sales
 to caregivers are given the patient their caregiver is linked to now, the best record there is.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 20:00:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0011"
-down_revision = "0009"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
