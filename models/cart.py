@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -20,6 +20,7 @@ from models.menu import availability
 from models.orders import Order
 from models.purchase_limits import (
     CartCheck,
+    allowed_local_rates,
     buyer_refusals,
     cart_line,
     pack_for,
@@ -273,8 +274,11 @@ def check_items(
         history = ()
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
     verdict = buyer_refusals(verdict, customer, customer_class)
+    rates, setup = allowed_local_rates(store, pack)
+    if setup:
+        verdict = replace(verdict, ok=False, refusals=(*verdict.refusals, *setup))
     priced = [PricedLine(line, price) for line, (_, _, price) in zip(lines, items, strict=True)]
-    taxes = quote(pack, priced, store.business_date(at), (customer_class,), store.local_tax_rates())
+    taxes = quote(pack, priced, store.business_date(at), (customer_class,), rates)
     return CartCheck(verdict, taxes)
 
 

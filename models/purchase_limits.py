@@ -14,6 +14,7 @@ from models.catalog import Product
 from models.customers import Customer, age_on
 from models.limits import CartLine, CustomerProfile, PastPurchase, Refusal, Verdict, evaluate
 from models.orders import Order, OrderLine
+from models.quantities import quantity
 from models.rule_packs import RulePack, load_pack
 from models.stores import Store
 from models.taxes import PricedLine, TaxQuote, quote
@@ -84,6 +85,37 @@ def profile_for(customer: Customer, store: Store, customer_class: str) -> Custom
         caregiver_for=str(patient.id) if patient is not None else None,
         patient_age=age_on(patient.date_of_birth, today) if patient is not None else None,
     )
+
+
+def allowed_local_rates(store: Store, pack: RulePack) -> tuple[dict[str, Decimal], list[Refusal]]:
+    """Return the store's local tax rates the state allows, and a refusal for each it does not."""
+    # The settings form refuses such a rate; one saved before the caps were checked (or for
+    # another state's tax) must stop sales with a reason, never quote a wrong tax or fail.
+    taxes = {t.local_rate: t for t in pack.taxes if t.local_rate}
+    rates: dict[str, Decimal] = {}
+    refusals = []
+    for name, bp in store.local_tax_rates().items():
+        tax = taxes.get(name)
+        percent = bp / 100
+        if tax is None:
+            problem = f"a local tax rate is set for “{name}”, which {pack.state} does not have"
+        elif tax.max_percent is not None and percent > tax.max_percent:
+            name = tax.name[0].lower() + tax.name[1:]
+            problem = (
+                f"its {name} is set to {quantity(percent, 'percent')}, "
+                f"above the {quantity(tax.max_percent, 'percent')} the state allows"
+            )
+        else:
+            rates[name] = bp
+            continue
+        refusals.append(
+            Refusal(
+                "store_setup",
+                f"This store cannot sell: {problem}. A manager must correct it in Settings → "
+                "Local taxes.",
+            )
+        )
+    return rates, refusals
 
 
 def buyer_refusals(verdict: Verdict, customer: Customer | None, customer_class: str) -> Verdict:
@@ -217,17 +249,14 @@ def check_cart(
             history = purchase_history(customer, store, at, id_hash)
     verdict = evaluate(pack, profile, lines, history, at, tz=store.timezone)
     verdict = buyer_refusals(verdict, customer, customer_class)
+    rates, setup = allowed_local_rates(store, pack)
+    if setup:
+        verdict = replace(verdict, ok=False, refusals=(*verdict.refusals, *setup))
     priced = [
         PricedLine(line, price_cents)
         for line, (_, _, price_cents) in zip(lines, items, strict=True)
     ]
-    taxes = quote(
-        pack,
-        priced,
-        store.business_date(at),
-        (customer_class,),
-        store.local_tax_rates(),
-    )
+    taxes = quote(pack, priced, store.business_date(at), (customer_class,), rates)
     return CartCheck(verdict, taxes)
 
 
