@@ -4,9 +4,10 @@ import contextvars
 import os
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+import time_machine
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -31,6 +32,12 @@ def store_today(store=None) -> date:
     if store is not None:
         return store.business_date()
     return datetime.now(TEST_ZONE).date()
+
+
+def store_midday(store):
+    """Travel (ticking) to noon of the store's business day, for tests that need the store open."""
+    noon = datetime.combine(store.business_date(), time(12, 0), tzinfo=store.zone)
+    return time_machine.travel(noon, tick=True)
 
 
 def years_before(day: date, years: int) -> date:

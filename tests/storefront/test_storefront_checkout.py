@@ -24,6 +24,7 @@ from models.inventory import Reservation, StockMovement
 from models.menu import availability
 from models.orders import Order, OrderLine
 from models.pickup import available_slots, find_slot, opening_hours, settings
+from support import store_midday
 
 # A Friday morning in Denver (16:00 UTC is 09:00 MST).
 FRIDAY_9AM = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
@@ -155,61 +156,64 @@ def test_stock_gone_since_the_cart_is_a_clear_conflict(client, store, make_custo
 
 
 def test_limits_are_checked_again_when_placing(client, store, make_customer):
-    open_all_day(store)
-    customer = shopper(client, store, make_customer)
-    wax = stock(
-        store,
-        "Wax 4g",
-        category="concentrate",
-        limit_category="concentrate",
-        strain_type="hybrid",
-        net_weight_mg=4000,
-        thc_mg=3000,
-        price_cents=6000,
-    )
-    add(client, store, wax, 2)  # 8 g: exactly Colorado's daily concentrate cap
-    # Meanwhile the customer bought 1 g of concentrate at the register.
-    past = Order(
-        store_id=store.id,
-        channel="register",
-        status="completed",
-        customer_id=customer.id,
-        completed_at=datetime.now(UTC) - timedelta(minutes=1),
-    )
-    past.lines.append(OrderLine(product_id=wax.id, name="Wax 1g", brand="x", sku="W1",
-                                category="concentrate", limit_category="concentrate",
-                                quantity=1, unit_price_cents=100, net_weight_mg=1000,
-                                line_total_cents=100))  # fmt: skip
-    db.session.add(past)
-    db.session.commit()
-    today = find_slot(store, first_slot(store))
-    if today.starts_at.astimezone(store.zone).date() != store.business_date():
-        return  # late at night the first slot is tomorrow: a new day, a new allotment
-    response = checkout(client, store, slot=today.key, **{"HX-Request": "true"})
-    assert response.status_code == 409
-    assert "Concentrate per day" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Reservation)) == 0
+    with store_midday(store):  # the first pickup slot is today only while the store is open
+        open_all_day(store)
+        customer = shopper(client, store, make_customer)
+        wax = stock(
+            store,
+            "Wax 4g",
+            category="concentrate",
+            limit_category="concentrate",
+            strain_type="hybrid",
+            net_weight_mg=4000,
+            thc_mg=3000,
+            price_cents=6000,
+        )
+        add(client, store, wax, 2)  # 8 g: exactly Colorado's daily concentrate cap
+        # Meanwhile the customer bought 1 g of concentrate at the register.
+        past = Order(
+            store_id=store.id,
+            channel="register",
+            status="completed",
+            customer_id=customer.id,
+            completed_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
+        past.lines.append(OrderLine(product_id=wax.id, name="Wax 1g", brand="x", sku="W1",
+                                    category="concentrate", limit_category="concentrate",
+                                    quantity=1, unit_price_cents=100, net_weight_mg=1000,
+                                    line_total_cents=100))  # fmt: skip
+        db.session.add(past)
+        db.session.commit()
+        today = find_slot(store, first_slot(store))
+        assert today.starts_at.astimezone(store.zone).date() == store.business_date()
+        response = checkout(client, store, slot=today.key, **{"HX-Request": "true"})
+        assert response.status_code == 409
+        assert "Concentrate per day" in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count()).select_from(Reservation)) == 0
 
 
 def test_an_unfinished_online_order_counts_toward_the_daily_limit(client, store, make_customer):
-    open_all_day(store)
-    shopper(client, store, make_customer)
-    wax = stock(
-        store,
-        "Wax 4g",
-        category="concentrate",
-        limit_category="concentrate",
-        strain_type="hybrid",
-        net_weight_mg=4000,
-        thc_mg=3000,
-        price_cents=6000,
-    )
-    add(client, store, wax, 2)
-    slot = first_slot(store)
-    assert checkout(client, store, slot=slot).status_code == 303
-    # A second order for the same pickup day would take the customer past 8 g.
-    refused = add(client, store, wax, 1, **{"HX-Request": "true"})
-    assert refused.status_code == 409 and "Concentrate per day" in refused.get_data(as_text=True)
+    with store_midday(store):  # the first pickup slot is today only while the store is open
+        open_all_day(store)
+        shopper(client, store, make_customer)
+        wax = stock(
+            store,
+            "Wax 4g",
+            category="concentrate",
+            limit_category="concentrate",
+            strain_type="hybrid",
+            net_weight_mg=4000,
+            thc_mg=3000,
+            price_cents=6000,
+        )
+        add(client, store, wax, 2)
+        slot = first_slot(store)
+        assert checkout(client, store, slot=slot).status_code == 303
+        # A second order for the same pickup day would take the customer past 8 g.
+        refused = add(client, store, wax, 1, **{"HX-Request": "true"})
+        assert refused.status_code == 409 and "Concentrate per day" in refused.get_data(
+            as_text=True
+        )
 
 
 def test_a_double_click_places_one_order(client, store, make_customer):
