@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from extensions import db
+from models.stores import earliest_business_date
 
 TEST_FIELD_KEY = "dGVzdC1maWVsZC1rZXktdGVzdC1maWVsZC1rZXktMzI="
 PASSWORD = "correct-horse-battery"
@@ -32,6 +33,11 @@ def store_today(store=None) -> date:
     if store is not None:
         return store.business_date()
     return datetime.now(TEST_ZONE).date()
+
+
+def shopper_today() -> date:
+    """Return the date a shopper with no store chosen is judged on: the earliest any store is on."""
+    return earliest_business_date()
 
 
 def store_midday(store):

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from extensions import db
 from models.audit import AuditEvent
 from models.customers import Customer
-from support import PASSWORD, store_today
+from support import PASSWORD, shopper_today, store_today
 
 
 def _years_ago(years: int, days: int = 0) -> str:
@@ -173,7 +173,7 @@ def test_signup_with_an_expired_card_is_refused(client):
             has_medical_card="y",
             medical_card_number="CO-MMJ-12345",
             medical_card_state="CO",
-            medical_card_expires=(store_today() - timedelta(days=1)).isoformat(),
+            medical_card_expires=(shopper_today() - timedelta(days=1)).isoformat(),
         ),
     )
     assert response.status_code == 422

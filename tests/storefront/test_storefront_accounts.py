@@ -13,7 +13,7 @@ from models.cart import Cart
 from models.customers import Customer
 from models.orders import Order
 from models.users import LoginSession
-from support import PASSWORD, store_today
+from support import PASSWORD, shopper_today, store_today
 
 SIGNUP = {
     "first_name": "Nora",
@@ -77,7 +77,7 @@ def test_an_expired_or_taken_card_is_refused(htmx_client, make_customer):
                   medical_card_expires=store_today() + timedelta(days=30))  # fmt: skip
     customer = make_customer(email="second@example.com")
     sign_in(htmx_client, customer)
-    old = (store_today() - timedelta(days=1)).isoformat()
+    old = (shopper_today() - timedelta(days=1)).isoformat()
     expired = htmx_client.post(
         "/account/medical-card", data={"number": "CO-333444", "state": "CO", "expires": old}
     )

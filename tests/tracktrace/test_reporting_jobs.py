@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 from tracktrace_support import (
     FAST,
@@ -327,8 +328,17 @@ def test_biotrack_v3_sale_in_doubt_is_found_in_the_days_sales(app, store, emulat
     assert len(emulator.world.sales(store.license_number, external_number=str(order.id))) == 1
 
 
-def test_the_request_budget_per_license_is_kept(app, metrc_store, emulator):
+def test_the_request_budget_per_license_is_kept(app, metrc_store, emulator, monkeypatch):
     app.config["TRACKTRACE_RATE_PER_LICENSE"] = 5.0
+    # Spacing is measured where requests leave Pistil: arrival times at the emulator also carry
+    # the host's scheduling jitter, which a busy CI machine makes larger than the margin.
+    sent = []
+    request = requests.Session.request
+
+    def recording(self, *args, **kwargs):
+        sent.append(time.monotonic())
+        return request(self, *args, **kwargs)
+
     package = stock(metrc_store, emulator, metrc_tag(12), 50)
     emulator.fail("503", match="POST /sales", times=1)
     orders = [complete_sale(metrc_store, [(package, 1, 100)]) for _ in range(8)]
@@ -343,10 +353,11 @@ def test_the_request_budget_per_license_is_kept(app, metrc_store, emulator):
     db.session.execute(ComplianceReport.__table__.update().values(next_attempt_at=None))
     db.session.commit()
     db.session.rollback()
+    monkeypatch.setattr(requests.Session, "request", recording)
     drain_license(metrc_store.id)
     starts = [r.started for r in emulator.world.log if r.license == metrc_store.license_number]
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) >= 9 and min(gaps) >= 0.19, gaps
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert len(starts) >= 9 and len(sent) >= 9 and min(gaps) >= 0.195, gaps
     assert [report(i).status for i in ids] == ["sent"] * 8
 
 
