@@ -5,7 +5,8 @@ from collections.abc import Callable
 from models.stores import Store
 from tracktrace.addresses import effective_url
 from tracktrace.base import Adapter, Unauthorized
-from tracktrace.biotrack import BioTrackLegacyAdapter, BioTrackV3Adapter
+from tracktrace.biotrack.legacy import BioTrackLegacyAdapter
+from tracktrace.biotrack.v3 import BioTrackV3Adapter
 from tracktrace.dryrun import DryRunAdapter
 from tracktrace.metrc import MetrcAdapter
 from tracktrace.settings import setting

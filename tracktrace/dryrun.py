@@ -1,7 +1,8 @@
 """The dry run: builds the exact payload the real adapter would send and records it instead."""
 
 from tracktrace.base import Adapter, Confirmation, Exchange, NotSupported, Sent
-from tracktrace.biotrack import BioTrackLegacyAdapter, sale_type
+from tracktrace.biotrack.common import sale_type
+from tracktrace.biotrack.legacy import BioTrackLegacyAdapter
 from tracktrace.http import Call, mask_personal
 
 

@@ -8,7 +8,9 @@ import pytest
 from tracktrace_support import BT_PASSWORD, BT_USER, UBI, biotrack_tag
 
 from tracktrace.base import NotSupported, Rejected, TryLater, Unauthorized
-from tracktrace.biotrack import BioTrackLegacyAdapter, BioTrackV3Adapter, remember_session, rfc3339
+from tracktrace.biotrack.common import remember_session, rfc3339
+from tracktrace.biotrack.legacy import BioTrackLegacyAdapter
+from tracktrace.biotrack.v3 import BioTrackV3Adapter
 from tracktrace.emulator import Emulator
 
 LICENSE = "402-00412"

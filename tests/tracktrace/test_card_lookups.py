@@ -7,7 +7,9 @@ import pytest
 from tracktrace_support import BT_PASSWORD, BT_USER, UBI, USER_KEY, VENDOR_KEY
 
 from tracktrace.base import CardAnswer, NotSupported, Rejected, TryLater, Unauthorized
-from tracktrace.biotrack import BioTrackLegacyAdapter, BioTrackV3Adapter, remember_session
+from tracktrace.biotrack.common import remember_session
+from tracktrace.biotrack.legacy import BioTrackLegacyAdapter
+from tracktrace.biotrack.v3 import BioTrackV3Adapter
 from tracktrace.dryrun import DryRunAdapter
 from tracktrace.emulator import Emulator
 from tracktrace.metrc import MetrcAdapter
