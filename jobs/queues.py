@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
@@ -69,12 +69,10 @@ def dispatch(job: PlannedJob) -> None:
     if connection is None:
         job.func(*job.args, **job.kwargs)
         return
+    # No RQ retry: each job is backed by a row (report, mail) whose own backoff and relay decide
+    # when it goes again; a second retry policy would send on its own clock.
     Queue(job.queue, connection=connection).enqueue(
-        job.func,
-        *job.args,
-        job_id=job.job_id,
-        retry=Retry(max=3, interval=[10, 60, 300]),
-        **job.kwargs,
+        job.func, *job.args, job_id=job.job_id, **job.kwargs
     )
 
 

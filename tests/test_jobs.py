@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from extensions import db
 from jobs.queues import enqueue_after_commit
@@ -66,6 +67,25 @@ def test_with_redis_the_job_is_queued_after_commit_with_its_id(app, redis_server
     enqueue_after_commit(note, "dropped", job_id="note-2")
     db.session.rollback()
     assert queue.job_ids == ["note-1"]
+
+
+def fail(label: str) -> None:
+    """A job that breaks."""
+    raise RuntimeError(label)
+
+
+def test_a_failed_job_is_left_to_its_outbox_not_retried_by_rq(app, redis_server, store):
+    # Reports and mail keep their own backoff and the relay re-sends from their rows; an RQ
+    # retry on top would send again on its own clock, past a paused lane or a Retry-After.
+    app.config["REDIS_URL"] = redis_server
+    connection = Redis.from_url(redis_server)
+    enqueue_after_commit(fail, "broken", job_id="broken-1")
+    db.session.commit()
+    queue = Queue("default", connection=connection)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == ["broken-1"]
+    assert ScheduledJobRegistry(queue=queue).get_job_ids() == []
+    assert queue.count == 0
 
 
 def test_flask_worker_runs_queued_jobs_in_the_app(app, app_config, redis_server, store, tmp_path):
