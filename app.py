@@ -81,9 +81,9 @@ def _register_commands(app: Flask) -> None:
     from blueprints.manage.cli import limits_cli, taxes_cli
     from jobs.holds import holds_cli
     from jobs.mail import mail_cli
+    from jobs.tracktrace_cli import tracktrace_cli
     from jobs.worker import worker_command
     from models.demo import seed_demo_command
-    from tracktrace.cli import tracktrace_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(worker_command)

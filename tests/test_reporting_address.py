@@ -9,10 +9,10 @@ from sqlalchemy import select
 from tracktrace_support import FAST, USER_KEY, VENDOR_KEY, point_at_metrc
 
 from extensions import db
+from jobs.tracktrace_cli import tracktrace_cli
 from models.audit import AuditEvent
 from models.stores import Store
 from support import base_config
-from tracktrace.cli import tracktrace_cli
 from tracktrace.emulator import Emulator
 from tracktrace.setup import configure
 

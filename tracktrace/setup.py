@@ -1,13 +1,8 @@
-"""Point a store at its state system and check the connection: shared by the CLI and settings."""
+"""Point a store at its state system: shared by the CLI and the store's settings."""
 
-from dataclasses import dataclass
-
-from jobs.lanes import Lane
 from models.base import set_changed
 from models.stores import Store
-from tracktrace.adapters import adapter_for
 from tracktrace.addresses import effective_url
-from tracktrace.base import StateError
 
 SYSTEMS = ("metrc", "biotrack")
 METRC_KEYS = ("vendor_key", "user_key")
@@ -62,29 +57,3 @@ def configure(
         store.set_tracktrace_credentials(credentials)
         changed.append("credentials")
     return changed
-
-
-@dataclass(frozen=True)
-class ConnectionCheck:
-    """What a connection test found, for people."""
-
-    ok: bool
-    message: str
-
-
-def check_connection(store: Store) -> ConnectionCheck:
-    """Ask the store's state system whether its credentials and license work."""
-    lane = Lane(store.id)
-    try:
-        adapter = adapter_for(store, pace=lane.pace)
-        # Our own one-request-at-a-time rule holds for a test too.
-        if not lane.acquire():
-            return ConnectionCheck(
-                False, "The license is sending reports right now; test again in a moment."
-            )
-        try:
-            return ConnectionCheck(True, adapter.test_connection())
-        finally:
-            lane.release()
-    except StateError as problem:
-        return ConnectionCheck(False, problem.message)

@@ -10,6 +10,7 @@ from blueprints.access import acting_staff, current_store, staff_required, store
 from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
+from jobs.connection_check import check_connection
 from jobs.lanes import clock
 from jobs.reconcile import reconcile, resend_item, resolve_item
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
@@ -24,7 +25,6 @@ from models.compliance import (
 )
 from models.stores import Store
 from tracktrace.settings import setting
-from tracktrace.setup import check_connection
 
 STATUS_LABELS = SHOWN_STATUSES
 

@@ -15,6 +15,7 @@ from blueprints.manage.settings_forms import (
     tax_form,
 )
 from extensions import db
+from jobs.connection_check import check_connection
 from models import audit
 from models.base import set_changed
 from models.pickup import (
@@ -31,7 +32,6 @@ from tracktrace.addresses import choices, effective_url, refusal
 from tracktrace.setup import (
     BIOTRACK_KEYS,
     METRC_KEYS,
-    check_connection,
     configure,
     credentials_after,
     moves,

@@ -17,10 +17,10 @@ from tracktrace_support import (
 from extensions import db
 from jobs.lanes import clock
 from jobs.reports import wait_for_background
+from jobs.tracktrace_cli import tracktrace_cli
 from models.audit import AuditEvent
 from models.compliance import ComplianceReport, license_for, queue_report
 from support import base_config, check_card_at, store_today
-from tracktrace.cli import tracktrace_cli
 from tracktrace.emulator import Emulator, World
 from tracktrace.emulator.seed import seed_from_database
 

@@ -8,10 +8,18 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
 from extensions import db
+from jobs.cron import run_forever
+from jobs.reconcile import reconcile
+from jobs.relay import relay
+from jobs.reports import retry_report, wait_for_background
 from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
 from models.rule_packs import load_pack
 from models.stores import Store
+from tracktrace.adapters import adapter_for
 from tracktrace.addresses import OPERATOR_URL, is_known
+from tracktrace.base import StateError
+from tracktrace.emulator import Emulator
+from tracktrace.emulator.seed import seed_from_database
 from tracktrace.setup import configure
 
 tracktrace_cli = AppGroup("tracktrace", help="Report to the state's track-and-trace systems.")
@@ -61,8 +69,6 @@ def status_command() -> None:
 @tracktrace_cli.command("relay")
 def relay_command() -> None:
     """Re-enqueue (or, without Redis, send) every license's due reports."""
-    from jobs.relay import relay
-
     counts = relay()
     click.echo(", ".join(f"{key} {value}" for key, value in counts.items()))
 
@@ -71,8 +77,6 @@ def relay_command() -> None:
 @click.argument("report_id", type=int)
 def retry_command(report_id: int) -> None:
     """Put a report back in the queue (it asks the state first, so it is never doubled)."""
-    from jobs.reports import retry_report, wait_for_background
-
     report = db.session.get(ComplianceReport, report_id)
     if report is None:
         raise click.ClickException(f"No report #{report_id}.")
@@ -91,8 +95,6 @@ def retry_command(report_id: int) -> None:
 @click.argument("day", required=False)
 def reconcile_command(store_key: str, day: str | None) -> None:
     """Compare the state's receipts for a business day (default: yesterday) with ours."""
-    from jobs.reconcile import reconcile
-
     store = find_store(store_key)
     when = date.fromisoformat(day) if day else store.business_date() - timedelta(days=1)
     run = reconcile(store, when)
@@ -110,9 +112,6 @@ def reconcile_command(store_key: str, day: str | None) -> None:
 @click.argument("store_key")
 def test_command(store_key: str) -> None:
     """Check a store's connection and credentials with its state system."""
-    from tracktrace.adapters import adapter_for
-    from tracktrace.base import StateError
-
     store = find_store(store_key)
     try:
         click.echo(adapter_for(store).test_connection())
@@ -169,8 +168,6 @@ def configure_command(license_number, system, url, vendor_key, user_key, usernam
 @click.option("--once", is_flag=True, help="Run one tick and stop.")
 def cron_command(interval: float, once: bool) -> None:
     """Run the relay every minute and each store's nightly reconciliation."""
-    from jobs.cron import run_forever
-
     run_forever(interval, ticks=1 if once else None)
 
 
@@ -182,9 +179,6 @@ def cron_command(interval: float, once: bool) -> None:
 )
 def emulator_command(host: str, port: int, seed: bool) -> None:
     """Serve loopback Metrc v2 and BioTrack APIs (with fault injection) for trials."""
-    from tracktrace.emulator import Emulator
-    from tracktrace.emulator.seed import seed_from_database
-
     emulator = Emulator(host=host, port=port)
     if seed:
         for line in seed_from_database(emulator.world):
