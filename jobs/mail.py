@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select, update
 from extensions import db
 from jobs.context import in_app_context
 from jobs.lanes import clock
-from jobs.queues import enqueue_once, redis_connection
+from jobs.queues import PlannedJob, carries, enqueue_once, redis_connection
 from models.customers import Customer
 from models.notify import MAIL_STATUSES, OutboxMail, smtp_url
 from models.users import User
@@ -132,6 +132,12 @@ def settle(mail_id: int, status: str, error: str | None = None) -> None:
     elif status == "failed":
         log.warning("mail %s given up after %d tries: %s", mail.ref, mail.attempts, error)
     db.session.commit()
+
+
+@carries("mail")
+def mail_job(mail_id: int) -> PlannedJob:
+    """Plan the send job of a mail whose transaction committed."""
+    return PlannedJob(send_mail, (mail_id,), mail_job_id(mail_id))
 
 
 @in_app_context

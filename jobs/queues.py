@@ -1,6 +1,7 @@
 """Enqueue jobs once the transaction that asked for them commits; run inline without Redis."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
@@ -13,10 +14,9 @@ from rq.utils import as_text
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from extensions import db
+from models.after_commit import PENDING, plan
 
 log = logging.getLogger("pistil.jobs")
-_PENDING = "pistil.after_commit"
 # A job in one of these states will run by itself; any other (or none) means it is lost.
 ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
@@ -55,12 +55,34 @@ def enqueue_after_commit(
     func, *args, job_id: str | None = None, queue_name: str = "default", **kwargs
 ) -> None:
     """Run `func` once the current transaction commits; drop it if the transaction rolls back."""
-    if db.session().get_transaction() is None:
-        # Without a transaction a rollback emits no event and would leave the job behind.
-        db.session.begin()
-    db.session.info.setdefault(_PENDING, []).append(
-        PlannedJob(func=func, args=args, job_id=job_id, queue=queue_name, kwargs=kwargs)
-    )
+    plan(PlannedJob(func=func, args=args, job_id=job_id, queue=queue_name, kwargs=kwargs))
+
+
+# What each kind of work models/ asks for (models.after_commit) becomes: filled by jobs modules.
+_CARRIERS: dict[str, Callable[[int], PlannedJob]] = {}
+
+
+def carries(kind: str):
+    """Register the function that plans the job for one kind of after-commit work."""
+
+    def register(planner: Callable[[int], PlannedJob]) -> Callable[[int], PlannedJob]:
+        _CARRIERS[kind] = planner
+        return planner
+
+    return register
+
+
+def planned_job(item) -> PlannedJob | None:
+    """Return the job for an item of after-commit work, or None (logged) when none carries it."""
+    if isinstance(item[0], PlannedJob):
+        return item[0]
+    kind, row_id = item
+    carrier = _CARRIERS.get(kind)
+    if carrier is None:
+        # Its row stays pending: the relay finds it once a process that carries it runs.
+        log.error("no job carries after-commit work %r (row %s)", kind, row_id)
+        return None
+    return carrier(row_id)
 
 
 def dispatch(job: PlannedJob) -> None:
@@ -144,12 +166,13 @@ def init_jobs(app: Flask) -> None:
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session):
-        planned = session.info.pop(_PENDING, [])
-        for job in planned:
-            dispatch_after_commit(job)
+        for item in session.info.pop(PENDING, []):
+            job = planned_job(item)
+            if job is not None:
+                dispatch_after_commit(job)
 
     @event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session, previous_transaction):
         # Fires on every rollback() call, even when no database transaction had begun yet.
         if previous_transaction.parent is None:
-            session.info.pop(_PENDING, None)
+            session.info.pop(PENDING, None)

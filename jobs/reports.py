@@ -16,7 +16,8 @@ from extensions import db
 from jobs.alerts import mail_managers
 from jobs.context import in_app_context
 from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
-from jobs.queues import enqueue_after_commit, queue, redis_connection
+from jobs.queues import PlannedJob, carries, queue, redis_connection
+from models.after_commit import after_commit
 from models.audit import record
 from models.compliance import (
     ComplianceAttempt,
@@ -38,6 +39,12 @@ _background: list[threading.Thread] = []
 def job_id_for(report_id: int) -> str:
     """Return the RQ job id of a report's send job (RQ allows letters, digits, _ and -)."""
     return f"report-{report_id}"
+
+
+@carries("report")
+def report_job(report_id: int) -> PlannedJob:
+    """Plan the send job of a report whose transaction committed."""
+    return PlannedJob(deliver_after_commit, (report_id,), job_id_for(report_id), "reports")
 
 
 def deliver_after_commit(report_id: int) -> None:
@@ -421,9 +428,7 @@ def retry_report(report: ComplianceReport, user_id: int | None, *, reason: str) 
     report.in_doubt = report.in_doubt or report.attempts > 0
     record("tracktrace.report_retried", store_id=report.store_id, user_id=user_id, obj=report,
            reason=reason[:300])  # fmt: skip
-    enqueue_after_commit(
-        deliver_after_commit, report.id, job_id=job_id_for(report.id), queue_name="reports"
-    )
+    after_commit("report", report.id)
 
 
 def mark_handled(report: ComplianceReport, user_id: int | None, note: str) -> None:
@@ -452,9 +457,7 @@ def resume_license(store_id: int, user_id: int | None) -> None:
     record("tracktrace.license_resumed", store_id=store_id, user_id=user_id)
     head = head_of(store_id)
     if head is not None:
-        enqueue_after_commit(
-            deliver_after_commit, head.id, job_id=job_id_for(head.id), queue_name="reports"
-        )
+        after_commit("report", head.id)
 
 
 def pause_by_hand(store_id: int, user_id: int | None, reason: str) -> None:

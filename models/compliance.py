@@ -18,9 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.after_commit import after_commit
 from models.base import utcnow
 from models.inventory import StockMovement
 from models.orders import Order
+from models.report_facts import build_fact
 from models.stores import Store
 
 REPORT_KINDS = ("sale", "void", "return", "adjustment")
@@ -205,9 +207,6 @@ def queue_report(
     movement: StockMovement | None = None,
 ) -> ComplianceReport:
     """Add a report owed to the state to the current transaction; it is sent after commit."""
-    from jobs.reports import deliver_after_commit, job_id_for
-    from tracktrace.facts import build_fact
-
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
     db.session.flush()
@@ -229,15 +228,8 @@ def queue_report(
     )
     db.session.add(report)
     db.session.flush()
-    enqueue_after_commit_report(report.id, deliver_after_commit, job_id_for(report.id))
+    after_commit("report", report.id)
     return report
-
-
-def enqueue_after_commit_report(report_id: int, func, job_id: str) -> None:
-    """Ask for the report's send job once the transaction that wrote it commits."""
-    from jobs.queues import enqueue_after_commit
-
-    enqueue_after_commit(func, report_id, job_id=job_id, queue_name="reports")
 
 
 def shown(status: str, dry_run: bool) -> str:

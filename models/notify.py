@@ -15,6 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
+from models.after_commit import after_commit
 from models.base import utcnow
 from models.crypto import cipher
 
@@ -104,9 +105,6 @@ def send_later(
     mail.body = body
     db.session.add(mail)
     db.session.flush()
-    from jobs.mail import mail_job_id, send_mail
-    from jobs.queues import enqueue_after_commit
-
     # The job carries the row's id and nothing else.
-    enqueue_after_commit(send_mail, mail.id, job_id=mail_job_id(mail.id))
+    after_commit("mail", mail.id)
     return mail

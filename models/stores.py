@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from extensions import db
 from models.base import utcnow
 from models.crypto import cipher
-from tracktrace import LABELS as TRACKTRACE_LABELS
+
+# The state systems a store reports to, by how people name them.
+TRACKTRACE_LABELS = {"metrc": "Metrc", "biotrack": "BioTrack"}
 
 
 class Store(db.Model):

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 
 from models.rule_packs import load_pack
-from models.stores import Store
-from tracktrace import LABELS
+from models.stores import TRACKTRACE_LABELS, Store
 
 log = logging.getLogger("pistil.tracktrace")
 
@@ -79,7 +78,7 @@ def choices(store: Store) -> dict[str, list[Choice]]:
     groups: dict[str, list[Choice]] = {}
     current = effective_url(store)
     extra = operator_urls()
-    for system, label in LABELS.items():
+    for system, label in TRACKTRACE_LABELS.items():
         options = known(store, system)
         options += [Choice(system, url, f"Added by the operator — {url}") for url in extra]
         mine = system == store.tracktrace_system and current
@@ -92,7 +91,7 @@ def choices(store: Store) -> dict[str, list[Choice]]:
 
 def allowed(store: Store, system: str, url: str) -> bool:
     """Say whether a manager may point the store's reporting for a system at this address."""
-    label = LABELS.get(system)
+    label = TRACKTRACE_LABELS.get(system)
     return any(
         choice.url == url and choice.system == system for choice in choices(store).get(label, [])
     )
@@ -116,8 +115,8 @@ def refusal(store: Store, system: str, url: str) -> str | None:
     if allowed(store, system, url):
         return None
     for label, options in choices(store).items():
-        if label != LABELS.get(system) and any(choice.url == url for choice in options):
-            wanted = LABELS.get(system)
+        if label != TRACKTRACE_LABELS.get(system) and any(choice.url == url for choice in options):
+            wanted = TRACKTRACE_LABELS.get(system)
             return f"That address is {label}'s: choose a {wanted} address or change the system."
     return (
         "Choose the address from the list. Other addresses (a sandbox not listed, the emulator) "
