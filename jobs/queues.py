@@ -1,6 +1,7 @@
 """Enqueue jobs once the transaction that asked for them commits; run inline without Redis."""
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -152,6 +153,29 @@ def enqueue_once(queue_name: str, func, *args, job_id: str, **kwargs) -> bool:
     forget_job(job_id)
     queue(queue_name).enqueue(func, *args, job_id=job_id, **kwargs)
     return True
+
+
+# Threads the embedded mode (no Redis) started for work that must not hold a request up.
+_background: list[threading.Thread] = []
+
+
+def start_in_background(func, *args) -> None:
+    """Run `func(*args)` in a thread inside this app (the embedded mode's stand-in for a worker)."""
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            func(*args)
+
+    thread = threading.Thread(target=run, daemon=True)
+    _background.append(thread)
+    thread.start()
+
+
+def wait_for_background(timeout: float = 30.0) -> None:
+    """Wait for the threads the embedded mode started to finish."""
+    while _background:
+        _background.pop().join(timeout)
 
 
 _hooked = False

@@ -10,7 +10,9 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from jobs.alerts import alerted_since
+from jobs.context import in_app_context
 from jobs.lanes import Lane, clock
+from jobs.queues import redis_connection, start_in_background
 from jobs.reports import alert, retry_report
 from models.audit import record
 from models.base import utcnow
@@ -27,6 +29,8 @@ from tracktrace.base import StateError, StateReceipt
 
 log = logging.getLogger("pistil.reconcile")
 LANE_WAIT_SECONDS = 30.0
+# A run still unfinished after this long lost its worker: the page says so and allows another.
+RUN_GIVEN_UP_AFTER = timedelta(minutes=10)
 # Differences still unsettled this long after they were found page the managers (T12).
 OVERDUE_AFTER = timedelta(hours=24)
 OVERDUE = "tracktrace.reconciliation_overdue"
@@ -200,11 +204,58 @@ def fetch_state_receipts(store: Store, day: date) -> list[StateReceipt]:
         lane.release()
 
 
-def reconcile(store: Store, day: date) -> ReconciliationRun:
-    """Compare the state's receipts for a business day with ours and keep every difference."""
+def open_run(store: Store, day: date) -> ReconciliationRun:
+    """Add a reconciliation of a business day, not started yet, to the current transaction."""
     run = ReconciliationRun(store_id=store.id, business_date=day, started_at=clock.now())
     db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def running(store_id: int, day: date) -> ReconciliationRun | None:
+    """Return the day's reconciliation that is still running, if one is."""
+    return db.session.scalars(
+        select(ReconciliationRun)
+        .where(
+            ReconciliationRun.store_id == store_id,
+            ReconciliationRun.business_date == day,
+            ReconciliationRun.finished_at.is_(None),
+            ReconciliationRun.started_at > clock.now() - RUN_GIVEN_UP_AFTER,
+        )
+        .order_by(ReconciliationRun.id.desc())
+        .limit(1)
+    ).first()
+
+
+def given_up(run: ReconciliationRun) -> bool:
+    """Say whether an unfinished run has been running so long that its worker must have died."""
+    return run.finished_at is None and run.started_at <= clock.now() - RUN_GIVEN_UP_AFTER
+
+
+def reconcile_later(run_id: int) -> None:
+    """Carry out an opened run away from the web request: an RQ job, or a thread without Redis."""
+    if redis_connection() is not None:
+        carry_out_job(run_id)
+    else:
+        start_in_background(carry_out_job, run_id)
+
+
+@in_app_context
+def carry_out_job(run_id: int) -> None:
+    """Carry out an opened run (the job the back office's "Reconcile now" starts)."""
+    carry_out(db.session.get(ReconciliationRun, run_id))
+
+
+def reconcile(store: Store, day: date) -> ReconciliationRun:
+    """Compare the state's receipts for a business day with ours and keep every difference."""
+    run = open_run(store, day)
     db.session.commit()
+    return carry_out(run)
+
+
+def carry_out(run: ReconciliationRun) -> ReconciliationRun:
+    """Fetch the state's receipts for an opened run, compare them with ours, keep what differs."""
+    store, day = db.session.get(Store, run.store_id), run.business_date
     if store.tracktrace_dry_run:
         run.error = "Dry run: nothing was sent to the state, so there is nothing to compare."
         run.finished_at = clock.now()

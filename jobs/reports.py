@@ -6,7 +6,6 @@ first asks the state whether that try landed and records it instead of sending a
 """
 
 import logging
-import threading
 from datetime import timedelta
 
 from flask import current_app
@@ -16,7 +15,13 @@ from extensions import db
 from jobs.alerts import mail_managers
 from jobs.context import in_app_context
 from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
-from jobs.queues import PlannedJob, carries, queue, redis_connection
+from jobs.queues import (
+    PlannedJob,
+    carries,
+    queue,
+    redis_connection,
+    start_in_background,
+)
 from models.after_commit import after_commit
 from models.audit import record
 from models.compliance import (
@@ -33,7 +38,6 @@ from tracktrace.settings import setting
 
 log = logging.getLogger("pistil.reports")
 JOB_TIMEOUT = 600
-_background: list[threading.Thread] = []
 
 
 def job_id_for(report_id: int) -> str:
@@ -62,20 +66,7 @@ def deliver_after_commit(report_id: int) -> None:
         send_report(report_id)
         return
     # Without Redis a real send would hold up the request: the register never waits on the state.
-    thread = threading.Thread(target=_send_in_app, args=(app, report_id), daemon=True)
-    _background.append(thread)
-    thread.start()
-
-
-def _send_in_app(app, report_id: int) -> None:
-    with app.app_context():
-        send_report(report_id)
-
-
-def wait_for_background(timeout: float = 30.0) -> None:
-    """Wait for sends started in threads (the embedded mode) to finish."""
-    while _background:
-        _background.pop().join(timeout)
+    start_in_background(send_report, report_id)
 
 
 @in_app_context

@@ -9,9 +9,10 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from jobs.cron import run_forever
+from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
 from jobs.relay import relay
-from jobs.reports import retry_report, wait_for_background
+from jobs.reports import retry_report
 from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
 from models.rule_packs import load_pack
 from models.stores import Store

@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "tracktrace.reconciliation_differences": "Reconciliation found differences",
     "tracktrace.reconciliation_overdue": "Reconciliation differences open over 24 hours",
     "tracktrace.reconciliation_resolved": "Reconciliation difference settled",
+    "tracktrace.reconcile_started": "Reconciliation started by hand",
 }
 
 

@@ -12,8 +12,17 @@ from blueprints.manage import bp
 from extensions import db
 from jobs.connection_check import check_connection
 from jobs.lanes import clock
-from jobs.reconcile import reconcile, resend_item, resolve_item
+from jobs.queues import enqueue_after_commit
+from jobs.reconcile import (
+    given_up,
+    open_run,
+    reconcile_later,
+    resend_item,
+    resolve_item,
+    running,
+)
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
+from models.audit import record
 from models.compliance import (
     SHOWN_STATUSES,
     ComplianceReport,
@@ -169,7 +178,7 @@ def chosen_day(store: Store) -> date:
 @bp.get("/compliance/reconcile")
 @staff_required("manager")
 def compliance_reconcile():
-    """Show the latest reconciliation of a business day with its differences."""
+    """Show the latest reconciliation of a business day: its progress, then its differences."""
     store = current_store()
     day = chosen_day(store)
     run = db.session.scalars(
@@ -178,20 +187,30 @@ def compliance_reconcile():
         .order_by(ReconciliationRun.id.desc())
         .limit(1)
     ).first()
-    return render("manage/compliance_reconcile.html", store=store, day=day, run=run)
+    return render(
+        "manage/compliance_reconcile.html",
+        block="result",
+        store=store,
+        day=day,
+        run=run,
+        given_up=run is not None and given_up(run),
+    )
 
 
 @bp.post("/compliance/reconcile")
 @staff_required("manager")
 def compliance_reconcile_run():
-    """Reconcile a business day now."""
+    """Start reconciling a business day; the state's paged answers are read by a job."""
     store = current_store()
     day = chosen_day(store)
-    run = reconcile(store, day)
-    if run.error:
-        flash(run.error, "error")
+    if running(store.id, day) is not None:
+        flash(f"The reconciliation of {day:%b %-d} is already running.")
     else:
-        flash(f"Reconciled {day:%b %-d}: {run.matched} matched, {run.differences} differences.")
+        run = open_run(store, day)
+        record("tracktrace.reconcile_started", store_id=store.id, user_id=acting_staff().id,
+               obj=run, reason=day.isoformat())  # fmt: skip
+        enqueue_after_commit(reconcile_later, run.id, job_id=f"reconcile-{run.id}")
+        db.session.commit()
     return redirect_to(url_for("manage.compliance_reconcile", date=day.isoformat()))
 
 

@@ -8,7 +8,8 @@ from register_support import license_text, make_package, make_product, open_sale
 from tracktrace_support import FAST, point_at_biotrack, point_at_metrc
 
 from extensions import db
-from jobs.reports import private_fields, wait_for_background
+from jobs.queues import wait_for_background
+from jobs.reports import private_fields
 from models.compliance import ComplianceReport
 from models.crypto import normalize_identifier
 from models.orders import Order

@@ -18,8 +18,9 @@ from tracktrace_support import (
 
 from extensions import db
 from jobs.cron import tick
+from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
-from jobs.reports import pause_by_hand, wait_for_background
+from jobs.reports import pause_by_hand
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.compliance import ReconciliationItem, ReconciliationRun, queue_report

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from tracktrace_support import (
     FAST,
@@ -16,10 +18,10 @@ from tracktrace_support import (
 
 from extensions import db
 from jobs.lanes import clock
-from jobs.reports import wait_for_background
+from jobs.queues import wait_for_background
 from jobs.tracktrace_cli import tracktrace_cli
 from models.audit import AuditEvent
-from models.compliance import ComplianceReport, license_for, queue_report
+from models.compliance import ComplianceReport, ReconciliationRun, license_for, queue_report
 from support import base_config, check_card_at, store_today
 from tracktrace.emulator import Emulator, World
 from tracktrace.emulator.seed import seed_from_database
@@ -149,15 +151,70 @@ def test_reconciliation_screen_runs_and_settles(manager_client, store, emulator)
     db.session.commit()
     day = order.business_date.isoformat()
     manager_client.post("/manage/compliance/reconcile", data={"date": day})
+    wait_for_background()
     page = manager_client.get(f"/manage/compliance/reconcile?date={day}").get_data(as_text=True)
     assert "Missing at the state" in page and "never queued for the state" in page
     item_id = db.session.scalar(select(db.metadata.tables["reconciliation_item"].c.id))
     manager_client.post(f"/manage/compliance/reconcile/items/{item_id}/resend")
     wait_for_background()
     manager_client.post("/manage/compliance/reconcile", data={"date": day})
+    wait_for_background()
     page = manager_client.get(f"/manage/compliance/reconcile?date={day}").get_data(as_text=True)
     assert "Missing at the state" not in page
     assert manager_client.get("/manage/compliance/reconcile?date=nope").status_code == 400
+
+
+def state_reads(emulator) -> list[str]:
+    """Return the sales-list requests the state has seen."""
+    return [f"{r.method} {r.path}" for r in emulator.world.log if r.path.startswith("/sales")]
+
+
+def test_reconcile_now_reads_the_state_in_a_job_and_the_page_follows_it(
+    app, manager_client, store, emulator, redis_server
+):
+    app.config["REDIS_URL"] = redis_server
+    point_at_metrc(store, emulator)
+    package = stock(store, emulator, metrc_tag(5), 5)
+    order = complete_sale(store, [(package, 1, 1000)])
+    db.session.commit()
+    day = order.business_date.isoformat()
+    answer = manager_client.post("/manage/compliance/reconcile", data={"date": day})
+    assert answer.status_code == 303
+    # The request only queued the work: the state was not asked while the manager waited.
+    assert state_reads(emulator) == []
+    (run_id,) = db.session.scalars(select(ReconciliationRun.id)).all()
+    connection = Redis.from_url(redis_server)
+    queue = Queue("default", connection=connection)
+    assert queue.job_ids == [f"reconcile-{run_id}"]
+    page = manager_client.get(f"/manage/compliance/reconcile?date={day}").get_data(as_text=True)
+    assert "Reconciling…" in page and 'hx-trigger="every 2s"' in page
+    again = manager_client.post("/manage/compliance/reconcile", data={"date": day})
+    assert "already running" in manager_client.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(db.session.scalars(select(ReconciliationRun.id)).all()) == 1
+    db.session.rollback()  # end the test's read: on SQLite it would hold the worker up
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert state_reads(emulator) != []
+    fragment = manager_client.get(
+        f"/manage/compliance/reconcile?date={day}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="reconcile-result"')
+    assert "hx-trigger" not in fragment and "Missing at the state" in fragment
+    assert "<html" not in fragment
+
+
+def test_a_run_whose_worker_died_says_so_and_another_can_start(manager_client, store, emulator):
+    point_at_metrc(store, emulator)
+    day = store_today(store) - timedelta(days=1)
+    stale = ReconciliationRun(store_id=store.id, business_date=day,
+                              started_at=clock.now() - timedelta(minutes=11))  # fmt: skip
+    db.session.add(stale)
+    db.session.commit()
+    page = manager_client.get(f"/manage/compliance/reconcile?date={day}").get_data(as_text=True)
+    assert "did not finish" in page and "hx-trigger" not in page
+    manager_client.post("/manage/compliance/reconcile", data={"date": day.isoformat()})
+    wait_for_background()
+    runs = db.session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id)).all()
+    assert len(runs) == 2 and runs[1].finished_at is not None and runs[1].error is None
 
 
 def test_cli_configure_test_status_retry_reconcile_relay(app, store, emulator):

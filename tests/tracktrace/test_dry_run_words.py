@@ -7,7 +7,7 @@ from register_support import make_package, make_product, open_sale
 from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, stock
 
 from extensions import db
-from jobs.reports import wait_for_background
+from jobs.queues import wait_for_background
 from models.compliance import ComplianceReport, queue_report
 from models.sales import add_by_tag
 from support import base_config

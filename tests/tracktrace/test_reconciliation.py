@@ -9,8 +9,8 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 from extensions import db
 from jobs.cron import due_reconciliations, tick
 from jobs.lanes import clock
+from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile, resend_item, resolve_item
-from jobs.reports import wait_for_background
 from models.audit import AuditEvent
 from models.compliance import ReconciliationItem, queue_report
 from support import base_config
