@@ -3,20 +3,19 @@
 import json
 from functools import wraps
 
-from flask import Response, make_response, redirect, request, url_for
+from flask import Response, make_response, redirect, url_for
+from htmx_flask import request
 from jinja2_fragments.flask import render_block
 
 
 def is_htmx() -> bool:
     """Return whether htmx sent this request (and not to restore history)."""
-    return request.headers.get("HX-Request") == "true" and (
-        request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def is_boosted() -> bool:
     """Return whether the request came from an hx-boost link or form."""
-    return request.headers.get("HX-Boosted") == "true"
+    return request.htmx.boosted
 
 
 def wants_fragment() -> bool:
