@@ -8,8 +8,9 @@ from sqlalchemy import event
 
 import config as settings
 from extensions import csrf, db, htmx, limiter, login_manager, migrate
-from models import load_all, transactions
-from models.crypto import FieldCipher
+from models import load_all
+from models.infra import transactions
+from models.infra.crypto import FieldCipher
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -82,7 +83,7 @@ def _register_commands(app: Flask) -> None:
     from jobs.holds import holds_cli
     from jobs.mail import mail_cli
     from jobs.worker import worker_command
-    from models.demo import seed_demo_command
+    from models.demo.seed import seed_demo_command
     from tracktrace.cli import tracktrace_cli
 
     app.cli.add_command(seed_demo_command)

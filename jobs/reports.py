@@ -17,15 +17,15 @@ from jobs.alerts import mail_managers
 from jobs.context import in_app_context
 from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
 from jobs.queues import enqueue_after_commit, queue, redis_connection
-from models.audit import record
-from models.compliance import (
+from models.compliance.outbox import (
     ComplianceAttempt,
     ComplianceLicense,
     ComplianceReport,
 )
-from models.customers import Customer
-from models.orders import Order
-from models.stores import Store
+from models.infra.audit import record
+from models.people.customers import Customer
+from models.sales.orders import Order
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import Adapter, Exchange, Rejected, Sent, StateError, TryLater, Unauthorized
 from tracktrace.settings import setting

@@ -109,7 +109,7 @@ class CsrfClient(FlaskClient):
 
 def check_card_at(store, customer, user) -> None:
     """Record that a budtender checked the customer's card on file at a store (a dry-run state)."""
-    from models.medical_cards import StateAnswer, verify_card
+    from models.people.medical_cards import StateAnswer, verify_card
 
     verify_card(
         store,

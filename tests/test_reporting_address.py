@@ -9,8 +9,8 @@ from sqlalchemy import select
 from tracktrace_support import FAST, USER_KEY, VENDOR_KEY, point_at_metrc
 
 from extensions import db
-from models.audit import AuditEvent
-from models.stores import Store
+from models.infra.audit import AuditEvent
+from models.stores.store import Store
 from support import base_config
 from tracktrace.cli import tracktrace_cli
 from tracktrace.emulator import Emulator

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 
-from models.rule_packs import load_pack
-from models.stores import Store
+from models.rules.packs import load_pack
+from models.stores.store import Store
 from tracktrace import LABELS
 
 log = logging.getLogger("pistil.tracktrace")

@@ -8,9 +8,9 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
 from extensions import db
-from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
-from models.rule_packs import load_pack
-from models.stores import Store
+from models.compliance.outbox import ComplianceReport, license_for, oldest_pending, status_counts
+from models.rules.packs import load_pack
+from models.stores.store import Store
 from tracktrace.addresses import OPERATOR_URL, is_known
 from tracktrace.setup import configure
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models.base import utcnow
-from models.inventory import StockMovement
-from models.orders import Order
-from models.stores import Store
+from models.sales.orders import Order
+from models.stock.packages import StockMovement
+from models.stores.store import Store
 
 # Hours after the fact for states that want reports in (near) real time; the rest want the sale
 # reported by the end of its business day (CA, NM and the default, reference §3).
@@ -87,7 +87,7 @@ def sale_payload(order: Order) -> dict:
 
 def returned_before(order_id: int) -> dict[int, int]:
     """Return how much of each line earlier return reports already told the state about."""
-    from models.compliance import ComplianceReport
+    from models.compliance.outbox import ComplianceReport
 
     totals: dict[int, int] = {}
     rows = db.session.scalars(
@@ -180,6 +180,6 @@ def build_fact(
 
 
 def _report_table():
-    from models.compliance import ComplianceReport
+    from models.compliance.outbox import ComplianceReport
 
     return ComplianceReport.__table__

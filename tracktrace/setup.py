@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from jobs.lanes import Lane
 from models.base import set_changed
-from models.stores import Store
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.addresses import effective_url
 from tracktrace.base import StateError

@@ -13,7 +13,7 @@ from extensions import db
 from jobs.lanes import clock
 from jobs.reconcile import reconcile, resend_item, resolve_item
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
-from models.compliance import (
+from models.compliance.outbox import (
     SHOWN_STATUSES,
     ComplianceReport,
     ReconciliationItem,
@@ -22,7 +22,7 @@ from models.compliance import (
     oldest_pending,
     status_counts,
 )
-from models.stores import Store
+from models.stores.store import Store
 from tracktrace.settings import setting
 from tracktrace.setup import check_connection
 

@@ -20,9 +20,9 @@ from extensions import db
 from jobs.cron import tick
 from jobs.reconcile import reconcile
 from jobs.reports import pause_by_hand, wait_for_background
-from models.audit import AuditEvent
 from models.base import utcnow
-from models.compliance import ReconciliationItem, ReconciliationRun, queue_report
+from models.compliance.outbox import ReconciliationItem, ReconciliationRun, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.emulator import Emulator
 

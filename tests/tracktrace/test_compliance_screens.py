@@ -17,8 +17,8 @@ from tracktrace_support import (
 from extensions import db
 from jobs.lanes import clock
 from jobs.reports import wait_for_background
-from models.audit import AuditEvent
-from models.compliance import ComplianceReport, license_for, queue_report
+from models.compliance.outbox import ComplianceReport, license_for, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config, check_card_at, store_today
 from tracktrace.cli import tracktrace_cli
 from tracktrace.emulator import Emulator, World

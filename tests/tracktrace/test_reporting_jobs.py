@@ -20,8 +20,8 @@ from tracktrace_support import (
 from extensions import db
 from jobs.lanes import clock
 from jobs.reports import drain_license, retry_report, send_report, wait_for_background
-from models.audit import AuditEvent
-from models.compliance import ComplianceLicense, ComplianceReport, license_for, queue_report
+from models.compliance.outbox import ComplianceLicense, ComplianceReport, license_for, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.emulator import Emulator
 
