@@ -8,8 +8,9 @@ from sqlalchemy import event
 
 import config as settings
 from extensions import csrf, db, htmx, limiter, login_manager, migrate
-from models import load_all, transactions
-from models.crypto import FieldCipher
+from models import load_all
+from models.infra import transactions
+from models.infra.crypto import FieldCipher
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -84,7 +85,7 @@ def _register_commands(app: Flask) -> None:
     from jobs.mail import mail_cli
     from jobs.tracktrace_cli import tracktrace_cli
     from jobs.worker import worker_command
-    from models.demo import seed_demo_command
+    from models.demo.seed import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(worker_command)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.limits import CartLine, CustomerProfile, PastPurchase, evaluate  # noqa: E402
-from models.rule_packs import load_pack  # noqa: E402
-from models.taxes import PricedLine, quote  # noqa: E402
+from models.rules.limits import CartLine, CustomerProfile, PastPurchase, evaluate  # noqa: E402
+from models.rules.packs import load_pack  # noqa: E402
+from models.rules.taxes import PricedLine, quote  # noqa: E402
 
 AT = datetime(2026, 7, 1, 12, 0)
 KINDS = [

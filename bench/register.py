@@ -67,12 +67,12 @@ def batched(rows: list[dict], size: int = 5000):
 
 def seed(db, scale: float) -> dict:
     """Insert the store, staff, catalog, stock and history with bulk inserts; return handles."""
-    from models.catalog import Product
-    from models.customers import Customer
-    from models.inventory import Package, StockMovement
-    from models.orders import Order, OrderLine, Tender
-    from models.stores import Store
-    from models.users import StoreMembership, User
+    from models.catalog.products import Product
+    from models.people.customers import Customer
+    from models.people.users import StoreMembership, User
+    from models.sales.orders import Order, OrderLine, Tender
+    from models.stock.packages import Package, StockMovement
+    from models.stores.store import Store
 
     rng = random.Random(20261127)
     n_products = max(60, int(PRODUCTS * scale))
@@ -253,7 +253,7 @@ def run(args) -> None:
 
     from app import create_app
     from extensions import db
-    from models.inventory import Package
+    from models.stock.packages import Package
 
     url = fresh_database(args.database_url)
     migrate(url, args.redis)
@@ -372,7 +372,7 @@ def forget_jobs(app) -> None:
     from extensions import db
     from jobs.queues import redis_connection
     from jobs.reports import job_id_for
-    from models.compliance import ComplianceReport
+    from models.compliance.outbox import ComplianceReport
 
     with app.app_context():
         connection = redis_connection()

@@ -28,11 +28,11 @@ from sqlalchemy import func, select  # noqa: E402
 from app import create_app  # noqa: E402
 from extensions import db  # noqa: E402
 from models.base import utcnow  # noqa: E402
-from models.catalog import Product  # noqa: E402
-from models.compliance import ComplianceAttempt, ComplianceReport, queue_report  # noqa: E402
-from models.inventory import receive_package  # noqa: E402
-from models.orders import Order, OrderLine  # noqa: E402
-from models.stores import Store  # noqa: E402
+from models.catalog.products import Product  # noqa: E402
+from models.compliance.outbox import ComplianceAttempt, ComplianceReport, queue_report  # noqa: E402
+from models.sales.orders import Order, OrderLine  # noqa: E402
+from models.stock.packages import receive_package  # noqa: E402
+from models.stores.store import Store  # noqa: E402
 from tracktrace.emulator import Emulator  # noqa: E402
 
 FIELD_KEY = "YmVuY2gtZmllbGQta2V5LWJlbmNoLWZpZWxkLWtleTE="
@@ -84,7 +84,7 @@ def make_stores(emulator: Emulator, count: int) -> list[tuple[int, int]]:
 
 def sell(store_id: int, package_id: int) -> int:
     """Write one completed sale and its outbox row (not committed); return the report id."""
-    from models.inventory import Package
+    from models.stock.packages import Package
 
     store = db.session.get(Store, store_id)
     package = db.session.get(Package, package_id)

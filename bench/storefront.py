@@ -64,11 +64,11 @@ FILTERS = (
 
 def seed(db, products: int, buyers: int) -> dict:
     """Insert the store, the catalog, two packages per product, open holds and shoppers."""
-    from models.catalog import Product
-    from models.customers import Customer
-    from models.inventory import Package, Reservation
-    from models.orders import Order
-    from models.stores import Store
+    from models.catalog.products import Product
+    from models.people.customers import Customer
+    from models.sales.orders import Order
+    from models.stock.packages import Package, Reservation
+    from models.stores.store import Store
 
     rng = random.Random(20261128)
     now = datetime.now(UTC)
@@ -187,7 +187,7 @@ def run(args) -> None:
 
     from app import create_app
     from extensions import db
-    from models.inventory import Package
+    from models.stock.packages import Package
 
     url = fresh_database(args.database_url)
     app = create_app(config(url))

@@ -14,10 +14,10 @@ from sqlalchemy.exc import OperationalError
 from blueprints.htmx import is_htmx, redirect_to
 from blueprints.sessions import current_staff, login_row, touch_later
 from extensions import db, login_manager
-from models import audit
 from models.base import utcnow
-from models.stores import Store
-from models.users import LoginSession, User
+from models.infra import audit
+from models.people.users import LoginSession, User
+from models.stores.store import Store
 
 # Activity is written at most this often (a fraction of the idle time, at most a minute), and
 # the server locks that much later than the tablet's own timer, so it never locks early.

@@ -4,7 +4,7 @@ from flask import Flask, abort
 from werkzeug.routing import IntegerConverter
 from wtforms import IntegerField
 
-from models.numbers import MAX_COUNT, MAX_ID, parse_count, parse_id
+from models.infra.numbers import MAX_COUNT, MAX_ID, parse_count, parse_id
 
 
 class IdConverter(IntegerConverter):

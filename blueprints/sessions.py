@@ -9,8 +9,8 @@ from sqlalchemy.exc import OperationalError
 from blueprints.htmx import full_redirect, is_htmx
 from extensions import db, login_manager
 from models.base import utcnow
-from models.customers import Customer
-from models.users import LoginSession, User
+from models.people.customers import Customer
+from models.people.users import LoginSession, User
 
 _TOUCH_EVERY = timedelta(seconds=60)
 

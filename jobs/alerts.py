@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from extensions import db
-from models.audit import AuditEvent, record
 from models.base import utcnow
-from models.compliance import ComplianceReport, status_counts
-from models.notify import send_later
-from models.stores import Store
-from models.users import StoreMembership, User
+from models.compliance.outbox import ComplianceReport, status_counts
+from models.infra.audit import AuditEvent, record
+from models.infra.mail import send_later
+from models.people.users import StoreMembership, User
+from models.stores.store import Store
 
 log = logging.getLogger("pistil.reports")
 # Alerts e-mail the store's managers and admins, at most once per store and action per window.

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from jobs.lanes import Lane
-from models.stores import Store
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import StateError
 

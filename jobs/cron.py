@@ -19,8 +19,8 @@ from jobs.lanes import clock
 from jobs.mail import relay_mail
 from jobs.reconcile import page_overdue_differences, reconcile
 from jobs.relay import relay
-from models.compliance import ReconciliationRun
-from models.stores import Store
+from models.compliance.outbox import ReconciliationRun
+from models.stores.store import Store
 
 log = logging.getLogger("pistil.cron")
 # Each store reconciles its previous business day after this local time.

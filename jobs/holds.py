@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from extensions import db
 from jobs.context import in_app_context
-from models.checkout import release_expired
+from models.online.checkout import release_expired
 
 log = logging.getLogger("pistil.holds")
 JOB_ID = "holds-release"

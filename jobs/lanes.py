@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from extensions import db
 from models.base import utcnow
-from models.compliance import ComplianceLicense
+from models.compliance.outbox import ComplianceLicense
 from tracktrace.settings import setting
 
 

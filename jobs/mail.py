@@ -22,9 +22,9 @@ from extensions import db
 from jobs.context import in_app_context
 from jobs.lanes import clock
 from jobs.queues import PlannedJob, carries, enqueue_once, redis_connection
-from models.customers import Customer
-from models.notify import MAIL_STATUSES, OutboxMail, smtp_url
-from models.users import User
+from models.infra.mail import MAIL_STATUSES, OutboxMail, smtp_url
+from models.people.customers import Customer
+from models.people.users import User
 
 log = logging.getLogger("pistil.mail")
 MAX_ATTEMPTS = 8

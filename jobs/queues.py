@@ -15,7 +15,7 @@ from rq.utils import as_text
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from models.after_commit import PENDING, plan
+from models.infra.after_commit import PENDING, plan
 
 log = logging.getLogger("pistil.jobs")
 # A job in one of these states will run by itself; any other (or none) means it is lost.
@@ -59,7 +59,7 @@ def enqueue_after_commit(
     plan(PlannedJob(func=func, args=args, job_id=job_id, queue=queue_name, kwargs=kwargs))
 
 
-# What each kind of work models/ asks for (models.after_commit) becomes: filled by jobs modules.
+# The job each kind of work models/ asks for (models.infra.after_commit) becomes: filled by jobs/.
 _CARRIERS: dict[str, Callable[[int], PlannedJob]] = {}
 
 

@@ -14,16 +14,16 @@ from jobs.context import in_app_context
 from jobs.lanes import Lane, clock
 from jobs.queues import redis_connection, start_in_background
 from jobs.reports import alert, retry_report
-from models.audit import record
 from models.base import utcnow
-from models.compliance import (
+from models.compliance.outbox import (
     ComplianceReport,
     ReconciliationItem,
     ReconciliationRun,
     queue_report,
 )
-from models.orders import Order
-from models.stores import Store
+from models.infra.audit import record
+from models.sales.orders import Order
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import StateError, StateReceipt
 

@@ -9,7 +9,7 @@ from jobs.context import in_app_context
 from jobs.lanes import clock
 from jobs.queues import enqueue_once, redis_connection
 from jobs.reports import JOB_TIMEOUT, deliver_after_commit, drain_license, head_of, job_id_for
-from models.compliance import ComplianceLicense, ComplianceReport
+from models.compliance.outbox import ComplianceLicense, ComplianceReport
 
 log = logging.getLogger("pistil.relay")
 

@@ -22,16 +22,16 @@ from jobs.queues import (
     redis_connection,
     start_in_background,
 )
-from models.after_commit import after_commit
-from models.audit import record
-from models.compliance import (
+from models.compliance.outbox import (
     ComplianceAttempt,
     ComplianceLicense,
     ComplianceReport,
 )
-from models.customers import Customer
-from models.orders import Order
-from models.stores import Store
+from models.infra.after_commit import after_commit
+from models.infra.audit import record
+from models.people.customers import Customer
+from models.sales.orders import Order
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import Adapter, Exchange, Rejected, Sent, StateError, TryLater, Unauthorized
 from tracktrace.settings import setting

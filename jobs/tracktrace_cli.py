@@ -13,9 +13,9 @@ from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
 from jobs.relay import relay
 from jobs.reports import retry_report
-from models.compliance import ComplianceReport, license_for, oldest_pending, status_counts
-from models.rule_packs import load_pack
-from models.stores import Store
+from models.compliance.outbox import ComplianceReport, license_for, oldest_pending, status_counts
+from models.rules.packs import load_pack
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.addresses import OPERATOR_URL, is_known
 from tracktrace.base import StateError

@@ -144,7 +144,7 @@ def runner(app):
 @pytest.fixture
 def make_store(app):
     """Create stores with sensible defaults."""
-    from models.stores import Store
+    from models.stores.store import Store
 
     counter = iter(range(1, 1000))
 
@@ -180,7 +180,7 @@ def store(make_store):
 @pytest.fixture
 def make_user(app):
     """Create staff members with a role at a store, the shared test password and a PIN."""
-    from models.users import StoreMembership, User
+    from models.people.users import StoreMembership, User
 
     counter = iter(range(1, 1000))
 
@@ -202,7 +202,7 @@ def make_user(app):
 @pytest.fixture
 def make_customer(app):
     """Create customers, with an online login when an email is given."""
-    from models.customers import Customer
+    from models.people.customers import Customer
 
     counter = iter(range(1, 1000))
 
@@ -234,7 +234,7 @@ def login_as(app):
     """Sign a client in as a staff member or a customer through the real login form."""
 
     def do_login(client, principal):
-        from models.users import User
+        from models.people.users import User
 
         url = "/staff/login" if isinstance(principal, User) else "/account/login"
         response = client.post(url, data={"email": principal.email, "password": PASSWORD})

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 @contextmanager
 def demo_served(app):
     """Serve the app with the demo chain loaded on 127.0.0.1; yield its base URL."""
-    from models.demo import seed_demo
+    from models.demo.seed import seed_demo
 
     seed_demo()
     db.session.remove()

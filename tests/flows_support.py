@@ -9,7 +9,7 @@ from register_support import hx_location, last_sale_id, license_text, make_packa
 from storefront_support import add, checkout, enter, open_all_day, order_id_from, sign_in, stock
 
 from extensions import db
-from models.orders import Order
+from models.sales.orders import Order
 from support import store_today, years_before
 
 # Someone whose every detail is unique, so any trace of them in a log or a queue is found.

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 from extensions import db
 from models.base import utcnow
-from models.catalog import Product
-from models.inventory import Package, receive_package
-from models.orders import Order
+from models.catalog.products import Product
+from models.sales.orders import Order
+from models.stock.packages import Package, receive_package
 from support import store_today, years_before
 
 _serial = itertools.count(1)

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from werkzeug.datastructures import MultiDict
 
 from extensions import db
-from models.catalog import Product
-from models.inventory import Package, receive_package
-from models.pickup import available_slots
+from models.catalog.products import Product
+from models.online.pickup import available_slots
+from models.stock.packages import Package, receive_package
 from support import PASSWORD, store_today
 
 _serial = itertools.count(1)

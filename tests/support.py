@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from extensions import db
-from models.stores import earliest_business_date
+from models.stores.store import earliest_business_date
 
 TEST_FIELD_KEY = "dGVzdC1maWVsZC1rZXktdGVzdC1maWVsZC1rZXktMzI="
 PASSWORD = "correct-horse-battery"
@@ -115,7 +115,7 @@ class CsrfClient(FlaskClient):
 
 def check_card_at(store, customer, user) -> None:
     """Record that a budtender checked the customer's card on file at a store (a dry-run state)."""
-    from models.medical_cards import StateAnswer, verify_card
+    from models.people.medical_cards import StateAnswer, verify_card
 
     verify_card(
         store,

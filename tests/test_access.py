@@ -1,8 +1,8 @@
 """Roles and ownership: budtenders stay out of the back office; others' rows answer 404."""
 
 from extensions import db
-from models.catalog import Product
-from models.orders import Order
+from models.catalog.products import Product
+from models.sales.orders import Order
 from support import store_today
 
 
@@ -45,7 +45,7 @@ def test_switching_to_a_store_you_do_not_work_at_is_404(client, make_store, make
 
 
 def test_manager_of_two_stores_switches_between_them(client, make_store, make_user, login_as):
-    from models.users import StoreMembership
+    from models.people.users import StoreMembership
 
     first, second = make_store(name="Alpha"), make_store(name="Beta")
     manager = make_user(first, role="manager")

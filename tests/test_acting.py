@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models.audit import AuditEvent
-from models.stores import Store
-from models.users import LoginSession
+from models.infra.audit import AuditEvent
+from models.people.users import LoginSession
+from models.stores.store import Store
 from support import PASSWORD
 
 

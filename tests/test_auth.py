@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 from extensions import db
-from models.audit import AuditEvent
-from models.customers import Customer
+from models.infra.audit import AuditEvent
+from models.people.customers import Customer
 from support import PASSWORD, shopper_today, store_today
 
 
@@ -107,7 +107,7 @@ def test_a_cookie_copied_before_logout_is_refused_after(app, client, store, make
 def test_idle_sessions_end(app, client, store, make_user):
     manager = make_user(store, role="manager")
     client.post("/staff/login", data={"email": manager.email, "password": PASSWORD})
-    from models.users import LoginSession
+    from models.people.users import LoginSession
 
     row = db.session.query(LoginSession).one()
     row.last_seen_at = row.last_seen_at - timedelta(minutes=31)

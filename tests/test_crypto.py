@@ -5,8 +5,8 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 
 from extensions import db
-from models.crypto import FieldCipher, FieldKeyError
-from models.customers import find_by_id_number, find_by_medical_card
+from models.infra.crypto import FieldCipher, FieldKeyError
+from models.people.customers import find_by_id_number, find_by_medical_card
 
 
 def test_medical_card_and_id_numbers_are_not_stored_in_clear(make_customer):

@@ -10,7 +10,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from extensions import db
 from jobs.queues import enqueue_after_commit
-from models.audit import AuditEvent, record
+from models.infra.audit import AuditEvent, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RAN: list[str] = []

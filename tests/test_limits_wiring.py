@@ -6,9 +6,9 @@ import pytest
 
 from extensions import db
 from models.base import utcnow
-from models.catalog import Product
-from models.orders import Order, OrderLine
-from models.purchase_limits import cart_line, check_cart, purchase_history
+from models.catalog.products import Product
+from models.rules.purchase_limits import cart_line, check_cart, purchase_history
+from models.sales.orders import Order, OrderLine
 from support import store_today
 
 

@@ -14,7 +14,7 @@ from jobs import mail as mail_jobs
 from jobs.lanes import clock
 from jobs.mail import MAX_ATTEMPTS, claim, relay_mail, send_mail
 from models.base import utcnow
-from models.notify import OutboxMail, send_later
+from models.infra.mail import OutboxMail, send_later
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form
 
 from extensions import db
-from models.accounts import request_reset
-from models.cash_drawer import DENOMINATIONS
-from models.compliance import ReconciliationItem, ReconciliationRun
-from models.orders import Order
-from models.sales import add_by_tag
+from models.compliance.outbox import ReconciliationItem, ReconciliationRun
+from models.people.accounts import request_reset
+from models.sales.cash_drawer import DENOMINATIONS
+from models.sales.orders import Order
+from models.sales.sale import add_by_tag
 from support import store_today, years_before
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def world(app, store, make_user, make_customer, login_as):
     done.status = "completed"
     db.session.commit()
     w.done_id = done.id
-    from models.compliance import queue_report
+    from models.compliance.outbox import queue_report
 
     w.report_id = queue_report("sale", store, order=done).id
     db.session.commit()
@@ -427,7 +427,7 @@ def app_config(app_config):
 
 @pytest.mark.parametrize("typed", ["²", "٣", "１２"])
 def test_odd_digits_as_a_cart_quantity_are_refused_and_nothing_is_added(app, world, typed):
-    from models.cart import Cart
+    from models.online.cart import Cart
 
     shopper = client_for(app, world, "customer")
     before = db.session.query(Cart).count()

@@ -29,8 +29,8 @@ from storefront_support import enable_logs
 from extensions import db
 from jobs.mail import relay_mail
 from jobs.relay import relay
-from models.compliance import ComplianceReport
-from models.notify import OutboxMail
+from models.compliance.outbox import ComplianceReport
+from models.infra.mail import OutboxMail
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONAL = (EMAIL, FIRST, LAST, ID_NUMBER, CARD)

@@ -1,8 +1,8 @@
 """Switching budtender with a PIN: hashed, rate-limited, locked after repeated failures."""
 
 from extensions import db
-from models.audit import AuditEvent
-from models.users import User
+from models.infra.audit import AuditEvent
+from models.people.users import User
 
 
 def test_a_budtender_takes_over_with_a_pin(client, store, make_user, login_as):

@@ -10,8 +10,8 @@ from tracktrace_support import FAST, USER_KEY, VENDOR_KEY, point_at_metrc
 
 from extensions import db
 from jobs.tracktrace_cli import tracktrace_cli
-from models.audit import AuditEvent
-from models.stores import Store
+from models.infra.audit import AuditEvent
+from models.stores.store import Store
 from support import base_config
 from tracktrace.emulator import Emulator
 from tracktrace.setup import configure

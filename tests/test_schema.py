@@ -8,10 +8,10 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models.audit import AuditEvent, record
-from models.catalog import Product
-from models.inventory import Package, StockMovement, ledger_total, receive_package
-from models.orders import Order
+from models.catalog.products import Product
+from models.infra.audit import AuditEvent, record
+from models.sales.orders import Order
+from models.stock.packages import Package, StockMovement, ledger_total, receive_package
 from support import ON_POSTGRES, migrate_to_head, psycopg_url, store_today
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,11 +5,11 @@ import re
 from sqlalchemy import func, select
 
 from extensions import db
-from models.catalog import Product
-from models.customers import Customer
-from models.inventory import Package, StockMovement
-from models.stores import Store
-from models.users import StoreMembership, User
+from models.catalog.products import Product
+from models.people.customers import Customer
+from models.people.users import StoreMembership, User
+from models.stock.packages import Package, StockMovement
+from models.stores.store import Store
 
 TABLES = (Store, User, StoreMembership, Product, Package, StockMovement, Customer)
 
@@ -79,7 +79,7 @@ def test_demo_logins_work(runner, client):
 
 
 def test_demo_patients_are_seeded_as_checked_by_the_stores_manager(runner):
-    from models.audit import AuditEvent
+    from models.infra.audit import AuditEvent
 
     runner.invoke(args=["seed-demo"])
     maria = db.session.scalar(select(User).where(User.email == "maria@nm.pistil.demo"))

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from extensions import db
-from models.customers import Customer
-from models.register_pins import try_pin
-from models.users import User
+from models.people.customers import Customer
+from models.people.register_pins import try_pin
+from models.people.users import User
 from support import PASSWORD
 
 SITE = "shop.example"
@@ -157,7 +157,7 @@ def test_a_budtender_named_with_leading_zeros_still_switches_in(client, store, m
 @pytest.fixture
 def argon2_checks(monkeypatch):
     """Count argon2 verifications (the expensive part of a sign-in)."""
-    from models import passwords
+    from models.infra import passwords
 
     calls = []
     real = passwords._hasher

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from tracktrace_support import FAST, USER_KEY, VENDOR_KEY, point_at_metrc
 
 from extensions import db
-from models.audit import AuditEvent
-from models.pickup import opening_hours
-from models.stores import Store
+from models.infra.audit import AuditEvent
+from models.online.pickup import opening_hours
+from models.stores.store import Store
 from support import base_config
 from tracktrace.emulator import Emulator
 
@@ -108,7 +108,7 @@ def test_register_thresholds_feed_the_discount_rule(manager_client, store):
     assert response.status_code == 303
     saved = fresh(store)
     assert (saved.discount_approval_bp, saved.discount_approval_cents) == (1250, 3500)
-    from models.sales import needs_approval
+    from models.sales.sale import needs_approval
 
     assert not needs_approval(saved, 10000, 1250)
     assert needs_approval(saved, 10000, 1251)
@@ -272,7 +272,7 @@ def test_cash_limits_are_store_settings(manager_client, store, make_user):
     page = manager_client.get("/manage/settings").get_data(as_text=True)
     assert 'value="7.50"' in page and "Cash saved." in page
     # The allowance is what the closing count is held to.
-    from models.cash_drawer import count_drawer, open_drawer
+    from models.sales.cash_drawer import count_drawer, open_drawer
 
     clerk = make_user(saved)
     drawer = open_drawer(saved, "Till", 10_000, clerk)

@@ -6,9 +6,9 @@ import pytest
 
 from extensions import db
 from models.base import utcnow
-from models.catalog import Product
-from models.inventory import Package, Reservation, receive_package
-from models.orders import Order
+from models.catalog.products import Product
+from models.sales.orders import Order
+from models.stock.packages import Package, Reservation, receive_package
 from support import store_today
 
 

@@ -5,7 +5,7 @@ from flask import abort
 from sqlalchemy import event, select, update
 
 from extensions import db
-from models.stores import Store
+from models.stores.store import Store
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 from extensions import db
 from models.base import utcnow
-from models.catalog import Product
-from models.inventory import Package, StockMovement, receive_package
-from models.orders import Order, OrderLine
+from models.catalog.products import Product
+from models.sales.orders import Order, OrderLine
+from models.stock.packages import Package, StockMovement, receive_package
 from support import store_today
 
 VENDOR_KEY = "integrator-key-test"

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from models.stores import Store
+from models.stores.store import Store
 from tracktrace.addresses import effective_url
 from tracktrace.base import Adapter, Unauthorized
 from tracktrace.biotrack.legacy import BioTrackLegacyAdapter

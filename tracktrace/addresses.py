@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 
-from models.rule_packs import load_pack
-from models.stores import TRACKTRACE_LABELS, Store
+from models.rules.packs import load_pack
+from models.stores.store import TRACKTRACE_LABELS, Store
 
 log = logging.getLogger("pistil.tracktrace")
 

@@ -1,12 +1,12 @@
 """Ask a store's state system about a medical card at the counter, and say what it said in words.
 
 Nothing here writes: the budtender's check and the state's answer are recorded by
-models.medical_cards. A state that is down, slow or refusing our credentials leaves the card
+models.people.medical_cards. A state that is down, slow or refusing our credentials leaves the card
 unverified, with a reason the budtender can act on.
 """
 
-from models.medical_cards import StateAnswer
-from models.stores import Store
+from models.people.medical_cards import StateAnswer
+from models.stores.store import Store
 from tracktrace.adapters import adapter_for
 from tracktrace.base import CardNotFound, NotSupported, StateError, TryLater, Unauthorized
 from tracktrace.settings import setting

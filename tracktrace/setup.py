@@ -1,7 +1,7 @@
 """Point a store at its state system: shared by the CLI and the store's settings."""
 
 from models.base import set_changed
-from models.stores import Store
+from models.stores.store import Store
 from tracktrace.addresses import effective_url
 
 SYSTEMS = ("metrc", "biotrack")

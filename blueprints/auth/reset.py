@@ -7,15 +7,15 @@ from blueprints.auth.forms import ForgotPasswordForm, ResetPasswordForm
 from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, login_key, login_limit
 from extensions import db, limiter
-from models.accounts import (
+from models.base import utcnow
+from models.infra.mail import send_later
+from models.people.accounts import (
     RESET_VALID_FOR,
     ResetRefused,
     find_reset,
     request_reset,
     reset_password,
 )
-from models.base import utcnow
-from models.notify import send_later
 
 
 def _show_links() -> bool:

@@ -11,11 +11,11 @@ from blueprints.redirects import safe_next
 from blueprints.sessions import current_customer, current_staff, sign_in, sign_out
 from blueprints.storefront.shopper import after_sign_in, before_sign_in, shopper_today
 from extensions import db, limiter
-from models import audit
 from models.base import utcnow
-from models.customers import Customer, SignupRefused, check_signup_age, find_by_medical_card
-from models.sign_in import LOCK_MINUTES, try_password
-from models.users import ROLE_RANK, User
+from models.infra import audit
+from models.people.customers import Customer, SignupRefused, check_signup_age, find_by_medical_card
+from models.people.sign_in import LOCK_MINUTES, try_password
+from models.people.users import ROLE_RANK, User
 
 
 def _refuse(form, template: str, message: str, **context):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask.cli import AppGroup
 
-from models.limits import (
+from models.rules.limits import (
     CartLine,
     CustomerProfile,
     PastPurchase,
@@ -20,8 +20,8 @@ from models.limits import (
     parse_line,
     sale_time,
 )
-from models.rule_packs import RulePack, RulePackError, load_pack
-from models.taxes import PricedLine, TaxInputError, quote
+from models.rules.packs import RulePack, RulePackError, load_pack
+from models.rules.taxes import PricedLine, TaxInputError, quote
 
 limits_cli = AppGroup("limits", help="Check purchase limits against a state's rule pack.")
 taxes_cli = AppGroup("taxes", help="Quote taxes from a state's rule pack.")

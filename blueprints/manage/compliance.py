@@ -22,8 +22,7 @@ from jobs.reconcile import (
     running,
 )
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
-from models.audit import record
-from models.compliance import (
+from models.compliance.outbox import (
     SHOWN_STATUSES,
     ComplianceReport,
     ReconciliationItem,
@@ -32,7 +31,8 @@ from models.compliance import (
     oldest_pending,
     status_counts,
 )
-from models.stores import Store
+from models.infra.audit import record
+from models.stores.store import Store
 from tracktrace.settings import setting
 
 STATUS_LABELS = SHOWN_STATUSES

@@ -16,8 +16,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
-from models.limits import LIMIT_CATEGORIES
-from models.rule_packs import available_states, load_pack
+from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.packs import available_states, load_pack
 
 CATEGORY_LABELS = {
     "flower": "Flower",

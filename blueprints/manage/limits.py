@@ -6,9 +6,9 @@ from blueprints.access import current_store, staff_required
 from blueprints.htmx import form_error_status, fragment_of, render
 from blueprints.manage import bp
 from blueprints.manage.forms import MAX_LINES, WhatIfForm, WhatIfLineForm
-from models.limits import CartLine
-from models.purchase_limits import what_if
-from models.taxes import TaxInputError
+from models.rules.limits import CartLine
+from models.rules.purchase_limits import what_if
+from models.rules.taxes import TaxInputError
 
 
 @bp.get("/limits")

@@ -14,11 +14,11 @@ from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from blueprints.register.forms import StoreForm
 from extensions import db
-from models import audit
-from models.catalog import Product
-from models.compliance import status_counts
-from models.dashboard import expiring_packages, summary
-from models.users import StoreMembership
+from models.catalog.products import Product
+from models.compliance.outbox import status_counts
+from models.infra import audit
+from models.people.users import StoreMembership
+from models.sales.dashboard import expiring_packages, summary
 
 
 @bp.get("/")

@@ -16,18 +16,18 @@ from blueprints.manage.settings_forms import (
 )
 from extensions import db
 from jobs.connection_check import check_connection
-from models import audit
 from models.base import set_changed
-from models.pickup import (
+from models.infra import audit
+from models.online.pickup import (
     DEFAULT_GRACE_MINUTES,
     DEFAULT_LEAD_MINUTES,
     DEFAULT_SLOT_CAPACITY,
     DEFAULT_SLOT_MINUTES,
     WEEKDAYS,
 )
-from models.purchase_limits import pack_for
-from models.store_hours import hours_setting, week_of
-from models.stores import Store
+from models.rules.purchase_limits import pack_for
+from models.stores.hours import hours_setting, week_of
+from models.stores.store import Store
 from tracktrace.addresses import choices, effective_url, refusal
 from tracktrace.setup import (
     BIOTRACK_KEYS,

@@ -16,8 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from blueprints.manage.forms import decimal_amount
-from models.numbers import parse_count
-from models.pickup import WEEKDAYS
+from models.infra.numbers import parse_count
+from models.online.pickup import WEEKDAYS
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip

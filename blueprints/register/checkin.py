@@ -10,17 +10,17 @@ from blueprints.register.customers import record_page
 from blueprints.register.forms import ManualCheckInForm, ScanIdForm
 from blueprints.register.routes import home_page
 from extensions import db
-from models import audit
-from models.checkin import (
+from models.infra import audit
+from models.people.customers import Customer
+from models.people.id_scan import CheckInRefused, IdScanError, parse_aamva
+from models.people.medical_cards import record_state_answer
+from models.sales.checkin import (
     CardRefusedAtCheckIn,
     PresentedCard,
     check_in_customer,
     check_in_document,
     check_in_manual,
 )
-from models.customers import Customer
-from models.id_scan import CheckInRefused, IdScanError, parse_aamva
-from models.medical_cards import record_state_answer
 from tracktrace.cards import check_card
 
 

@@ -8,12 +8,12 @@ from blueprints.access import acting_staff, current_store
 from blueprints.numbers import real_id  # noqa: F401 - the register's views take it from here
 from blueprints.ratelimits import approval_allowed, count_approval_failure
 from extensions import db
-from models import audit
 from models.base import utcnow
-from models.cash_drawer import CashDrawer, usable_drawer
-from models.numbers import parse_id
-from models.register_pins import try_pin
-from models.users import User, managers_on_duty
+from models.infra import audit
+from models.infra.numbers import parse_id
+from models.people.register_pins import try_pin
+from models.people.users import User, managers_on_duty
+from models.sales.cash_drawer import CashDrawer, usable_drawer
 
 
 def current_operator() -> User:

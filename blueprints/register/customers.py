@@ -15,15 +15,14 @@ from blueprints.register.common import (
 from blueprints.register.forms import CardCheckForm, CustomerSearchForm, IdentityForm
 from blueprints.register.routes import home_page
 from extensions import db
-from models.checkin import search_customers
-from models.customers import ADULT_AGE, Customer, age_on
-from models.identity import (
+from models.people.customers import ADULT_AGE, Customer, age_on
+from models.people.identity import (
     IdentityEditRefused,
     edit_identity,
     identity_changes,
     may_edit_identity,
 )
-from models.medical_cards import (
+from models.people.medical_cards import (
     CardCheckRefused,
     StateRefusedCard,
     card_standing,
@@ -31,6 +30,7 @@ from models.medical_cards import (
     how_verified,
     verify_card,
 )
+from models.sales.checkin import search_customers
 from tracktrace.cards import check_card
 
 

@@ -19,8 +19,9 @@ from blueprints.register.forms import (
     DrawerOpenForm,
 )
 from extensions import db
-from models import audit
-from models.cash_drawer import (
+from models.infra import audit
+from models.infra.numbers import parse_count, parse_id
+from models.sales.cash_drawer import (
     DENOMINATIONS,
     CashDrawer,
     DrawerError,
@@ -34,8 +35,7 @@ from models.cash_drawer import (
     take_out,
     totals,
 )
-from models.numbers import parse_count, parse_id
-from models.sales import SaleError, parse_cents
+from models.sales.sale import SaleError, parse_cents
 
 
 def _in_use() -> CashDrawer | None:

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from blueprints.numbers import IdField
-from models.sales import Payment, parse_cents, plan_payments
+from models.sales.sale import Payment, parse_cents, plan_payments
 
 
 class PinForm(FlaskForm):

@@ -11,8 +11,8 @@ from blueprints.register import bp
 from blueprints.register.common import current_operator, tablet_drawer
 from blueprints.register.forms import PayForm
 from extensions import db
-from models.checkout import STATUS_LABELS, display_status
-from models.fulfilment import (
+from models.online.checkout import STATUS_LABELS, display_status
+from models.online.fulfilment import (
     accept,
     card_unchecked,
     check_id,
@@ -23,10 +23,10 @@ from models.fulfilment import (
     remove_line,
     unpack_line,
 )
-from models.id_scan import IdScanError, parse_aamva
-from models.orders import Order
-from models.pickup import settings
-from models.sales import SaleError, parse_grams, quick_cash, recompute
+from models.online.pickup import settings
+from models.people.id_scan import IdScanError, parse_aamva
+from models.sales.orders import Order
+from models.sales.sale import SaleError, parse_grams, quick_cash, recompute
 
 
 class PackForm(FlaskForm):

@@ -23,13 +23,13 @@ from blueprints.register.forms import (
 )
 from blueprints.sessions import login_row
 from extensions import db, limiter
-from models import audit
 from models.base import utcnow
-from models.dashboard import online_queue, summary
-from models.numbers import parse_id
-from models.register_pins import try_pin
-from models.sales import open_register_sales
-from models.users import User, staff_at
+from models.infra import audit
+from models.infra.numbers import parse_id
+from models.people.register_pins import try_pin
+from models.people.users import User, staff_at
+from models.sales.dashboard import online_queue, summary
+from models.sales.sale import open_register_sales
 
 __all__ = ["current_operator"]
 

@@ -30,11 +30,11 @@ from blueprints.register.forms import (
     VoidForm,
 )
 from extensions import db
-from models.catalog import Product
-from models.compliance import SHOWN_STATUSES, sale_report_statuses
-from models.numbers import parse_id
-from models.orders import Order, OrderLine
-from models.returns import (
+from models.catalog.products import Product
+from models.compliance.outbox import SHOWN_STATUSES, sale_report_statuses
+from models.infra.numbers import parse_id
+from models.sales.orders import Order, OrderLine
+from models.sales.returns import (
     SaleReturn,
     approval_reasons,
     refunded_by_order,
@@ -42,7 +42,7 @@ from models.returns import (
     returns_of,
     returns_on,
 )
-from models.sales import (
+from models.sales.sale import (
     NeedsApproval,
     ReturnItem,
     SaleError,

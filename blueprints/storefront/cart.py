@@ -18,7 +18,8 @@ from blueprints.storefront.shopper import (
     to_age_gate,
 )
 from extensions import db
-from models.cart import (
+from models.catalog.products import Product
+from models.online.cart import (
     WEIGHT_CHOICES_MG,
     CartRefused,
     add_to_cart,
@@ -26,8 +27,7 @@ from models.cart import (
     open_cart,
     view,
 )
-from models.catalog import Product
-from models.menu import product_detail
+from models.online.menu import product_detail
 
 
 def _cart_page(store, status: int = 200, message: str | None = None):

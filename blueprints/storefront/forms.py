@@ -26,8 +26,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.auth.forms import STATE_CHOICES
 from blueprints.numbers import CountField, IdField
-from models.menu import SORTS, MenuFilters
-from models.numbers import MAX_COUNT
+from models.infra.numbers import MAX_COUNT
+from models.online.menu import SORTS, MenuFilters
 
 STRAIN_CHOICES = [
     SelectChoice("indica", "Indica"),

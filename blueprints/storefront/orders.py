@@ -12,8 +12,8 @@ from blueprints.storefront import bp
 from blueprints.storefront.forms import CheckoutForm, ConfirmForm
 from blueprints.storefront.shopper import current_cart, online_store, shop_at
 from extensions import db
-from models.cart import view
-from models.checkout import (
+from models.online.cart import view
+from models.online.checkout import (
     CANCELLABLE_STATUSES,
     STATUS_LABELS,
     STEPS,
@@ -26,8 +26,8 @@ from models.checkout import (
     place_order,
     step_index,
 )
-from models.order_mail import send_order_placed
-from models.pickup import available_slots, by_day, settings
+from models.online.order_mail import send_order_placed
+from models.online.pickup import available_slots, by_day, settings
 
 
 def _checkout_page(store, customer, form: CheckoutForm, status: int = 200, message=None):

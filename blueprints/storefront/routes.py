@@ -24,22 +24,22 @@ from blueprints.storefront.shopper import (
     to_age_gate,
 )
 from extensions import db
-from models.accounts import CardRefused, remove_medical_card, save_medical_card
-from models.cart import MAX_UNITS, WEIGHT_CHOICES_MG, item_count, line_price_cents
-from models.catalog import MENU_LABELS
-from models.checkout import STATUS_LABELS, display_status, online_orders
-from models.customers import ADULT_AGE, age_on
-from models.medical_cards import card_standing, how_verified
-from models.menu import (
+from models.catalog.products import MENU_LABELS
+from models.infra.numbers import parse_count
+from models.online.cart import MAX_UNITS, WEIGHT_CHOICES_MG, item_count, line_price_cents
+from models.online.checkout import STATUS_LABELS, display_status, online_orders
+from models.online.menu import (
     menu_brands,
     menu_categories,
     online_stores,
     product_detail,
     search_menu,
 )
-from models.numbers import parse_count
-from models.pickup import next_open_slot
-from models.stores import Store
+from models.online.pickup import next_open_slot
+from models.people.accounts import CardRefused, remove_medical_card, save_medical_card
+from models.people.customers import ADULT_AGE, age_on
+from models.people.medical_cards import card_standing, how_verified
+from models.stores.store import Store
 
 # Query parameters a category tab or "show more" link carries over from the current filters.
 FILTER_ARGS = ("q", "strain", "brand", "thc_min", "thc_max", "price_min", "price_max", "in_stock",

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from blueprints.sessions import current_customer
 from extensions import db
-from models.cart import Cart, adopt_carts, find_cart
-from models.customers import Customer
-from models.stores import Store, earliest_business_date
+from models.online.cart import Cart, adopt_carts, find_cart
+from models.people.customers import Customer
+from models.stores.store import Store, earliest_business_date
 
 # What survives signing in (sign_in starts a fresh session).
 CARRIED_OVER = ("age_ok", "carts", "store_code")

@@ -31,7 +31,7 @@ depends_on = None
 
 
 def _fold(text):
-    # As models.customers.fold_name at the time of writing (a migration must not follow later
+    # As models.people.customers.fold_name at the time of writing (a migration must not follow later
     # changes to the model's code).
     plain = unicodedata.normalize("NFKD", text or "")
     plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
@@ -40,7 +40,7 @@ def _fold(text):
 
 
 def _fill_keys():
-    from models.crypto import cipher, normalize_identifier
+    from models.infra.crypto import cipher, normalize_identifier
 
     customer = sa.table(
         "customer",

@@ -29,8 +29,8 @@ def held_tags(app, order_id: int) -> dict[str, str]:
 
 
 def _held_tags(order_id: int) -> dict[str, str]:
-    from models.inventory import Package, Reservation
-    from models.orders import OrderLine
+    from models.sales.orders import OrderLine
+    from models.stock.packages import Package, Reservation
 
     rows = db.session.execute(
         select(OrderLine.name, Package.tag)
@@ -43,7 +43,7 @@ def _held_tags(order_id: int) -> dict[str, str]:
 
 
 def test_phone_order_packed_and_picked_up_at_the_register(app, shop_server):
-    from models.customers import Customer
+    from models.people.customers import Customer
 
     emily = db.session.scalar(select(Customer).where(Customer.email == "emily.park@example.com"))
     birth = emily.date_of_birth

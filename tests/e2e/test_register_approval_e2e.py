@@ -16,10 +16,10 @@ def sale_url(app):
         from sqlalchemy import select
 
         from extensions import db
-        from models.catalog import Product
-        from models.sales import add_by_tag
-        from models.stores import Store
-        from models.users import User
+        from models.catalog.products import Product
+        from models.people.users import User
+        from models.sales.sale import add_by_tag
+        from models.stores.store import Store
 
         store = db.session.scalar(select(Store).where(Store.code == "den-rino"))
         sam = db.session.scalar(select(User).where(User.email == "sam@co.pistil.demo"))

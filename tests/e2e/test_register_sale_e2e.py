@@ -23,8 +23,8 @@ def live_server(app):
 
 def demo_tag(sku: str, n: int = 0) -> str:
     """Return the demo Metrc tag of a product's n-th package in the Colorado store."""
-    from models.demo import _metrc_tag
-    from models.demo_catalog import CATALOG
+    from models.demo.catalog import CATALOG
+    from models.demo.seed import _metrc_tag
 
     index = next(i for i, item in enumerate(CATALOG) if item.sku == sku)
     return _metrc_tag(1000 + index * 10 + n)
@@ -65,9 +65,9 @@ def web_order_waiting() -> None:
 
     from extensions import db
     from models.base import utcnow
-    from models.customers import Customer
-    from models.orders import Order
-    from models.stores import Store
+    from models.people.customers import Customer
+    from models.sales.orders import Order
+    from models.stores.store import Store
 
     store = db.session.scalar(select(Store).where(Store.code == "den-rino"))
     emily = db.session.scalar(select(Customer).where(Customer.email == "emily.park@example.com"))

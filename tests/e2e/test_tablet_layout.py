@@ -57,8 +57,8 @@ def live_server(app):
 
 def demo_tag(sku: str) -> str:
     """Return the demo Metrc tag of a product's first package in the Colorado store."""
-    from models.demo import _metrc_tag
-    from models.demo_catalog import CATALOG
+    from models.demo.catalog import CATALOG
+    from models.demo.seed import _metrc_tag
 
     index = next(i for i, item in enumerate(CATALOG) if item.sku == sku)
     return _metrc_tag(1000 + index * 10)

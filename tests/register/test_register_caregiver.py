@@ -10,9 +10,9 @@ from tracktrace_support import FAST, point_at_biotrack, point_at_metrc
 from extensions import db
 from jobs.queues import wait_for_background
 from jobs.reports import private_fields
-from models.compliance import ComplianceReport
-from models.crypto import normalize_identifier
-from models.orders import Order
+from models.compliance.outbox import ComplianceReport
+from models.infra.crypto import normalize_identifier
+from models.sales.orders import Order
 from support import base_config, check_card_at, store_today, years_before
 from tracktrace.emulator import Emulator
 

@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from register_support import hx_location, last_sale_id, license_text, open_sale
 
 from extensions import db
-from models.audit import AuditEvent
 from models.base import utcnow
-from models.checkin import search_customers
-from models.customers import Customer
-from models.orders import Order
+from models.infra.audit import AuditEvent
+from models.people.customers import Customer
+from models.sales.checkin import search_customers
+from models.sales.orders import Order
 from support import store_today
 
 

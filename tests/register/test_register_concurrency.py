@@ -13,11 +13,11 @@ import pytest
 from register_support import make_package, make_product, open_sale
 
 from extensions import db
-from models.compliance import ComplianceReport
-from models.inventory import Package, StockMovement, ledger_total
-from models.orders import Order, Tender
-from models.sales import Payment, SaleError, StockConflict, add_by_tag, complete_sale
-from models.users import User
+from models.compliance.outbox import ComplianceReport
+from models.people.users import User
+from models.sales.orders import Order, Tender
+from models.sales.sale import Payment, SaleError, StockConflict, add_by_tag, complete_sale
+from models.stock.packages import Package, StockMovement, ledger_total
 from support import ON_POSTGRES
 
 
@@ -178,7 +178,7 @@ def test_completion_locks_packages_in_id_order_and_decrements_conditionally(
 
 
 def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
-    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
+    from models.sales.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 5)
@@ -208,7 +208,7 @@ def test_a_drawer_closed_on_another_tablet_refuses_cash(app, store, make_user):
 def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
     app, store, make_user, postgres_only
 ):
-    from models.cash_drawer import CashDrawer, count_drawer, open_drawer
+    from models.sales.cash_drawer import CashDrawer, count_drawer, open_drawer
 
     user = make_user(store)
     package = make_package(make_product(store), 100)
@@ -283,7 +283,7 @@ def test_closing_a_drawer_counts_every_cash_sale_that_got_in_on_postgres(
 
 def cash_sales_on_a_drawer(store, user, how_many):
     """Open a drawer with $100 and sell one unit for cash on it, how_many times."""
-    from models.cash_drawer import open_drawer
+    from models.sales.cash_drawer import open_drawer
 
     package = make_package(make_product(store), 100)
     drawer = open_drawer(store, "Front", 10_000, user)
@@ -302,8 +302,8 @@ def cash_sales_on_a_drawer(store, user, how_many):
 
 def give_back_one(order_id, drawer_id, user_id):
     """Return one unit of a sale's first line for cash from the drawer (caller commits)."""
-    from models.cash_drawer import CashDrawer
-    from models.sales import ReturnItem, return_items
+    from models.sales.cash_drawer import CashDrawer
+    from models.sales.sale import ReturnItem, return_items
 
     order = db.session.get(Order, order_id)
     till = db.session.get(CashDrawer, drawer_id)
@@ -314,7 +314,7 @@ def give_back_one(order_id, drawer_id, user_id):
 
 def count_at_100(drawer_id, user_id):
     """Count the drawer at $100 (caller commits)."""
-    from models.cash_drawer import CashDrawer, count_drawer
+    from models.sales.cash_drawer import CashDrawer, count_drawer
 
     till = db.session.get(CashDrawer, drawer_id)
     return count_drawer(till, {10000: 1}, db.session.get(User, user_id))
@@ -322,8 +322,8 @@ def count_at_100(drawer_id, user_id):
 
 def refunds_race_a_count(app, store, make_user, returns):
     """Hand back cash on many sales while the drawer is counted; nothing slips past the count."""
-    from models.cash_drawer import CashDrawer, DrawerEntry
-    from models.returns import SaleReturn
+    from models.sales.cash_drawer import CashDrawer, DrawerEntry
+    from models.sales.returns import SaleReturn
 
     user = make_user(store)
     package_id, drawer_id, orders = cash_sales_on_a_drawer(store, user, returns)
@@ -397,7 +397,7 @@ def test_sqlite_serializes_refunds_and_the_drawer_count(app, store, make_user):
 
 
 def test_a_count_waits_for_the_refund_in_flight_and_includes_it(app, store, make_user):
-    from models.cash_drawer import CashDrawer
+    from models.sales.cash_drawer import CashDrawer
 
     user = make_user(store)
     _, drawer_id, [order_id] = cash_sales_on_a_drawer(store, user, 1)

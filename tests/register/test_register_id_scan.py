@@ -5,14 +5,14 @@ from datetime import date, timedelta
 import pytest
 from register_support import license_text
 
-from models.id_scan import (
+from models.people.id_scan import (
     CheckInRefused,
     IdScanError,
     check_eligibility,
     looks_like_aamva,
     parse_aamva,
 )
-from models.rule_packs import load_pack
+from models.rules.packs import load_pack
 from support import store_today
 
 TODAY = date(2026, 6, 15)

@@ -8,10 +8,10 @@ from register_support import last_sale_id, license_text, make_package, make_prod
 from storefront_support import add, checkout, enter, open_all_day, order_id_from, sign_in, stock
 
 from extensions import db
-from models.audit import AuditEvent
-from models.checkin import search_customers
-from models.customers import Customer
-from models.orders import Order
+from models.infra.audit import AuditEvent
+from models.people.customers import Customer
+from models.sales.checkin import search_customers
+from models.sales.orders import Order
 from support import store_today, years_before
 
 

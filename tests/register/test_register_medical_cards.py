@@ -9,9 +9,9 @@ from storefront_support import sign_in
 from tracktrace_support import point_at_biotrack, point_at_metrc
 
 from extensions import db
-from models.audit import AuditEvent
-from models.customers import Customer
-from models.orders import Order
+from models.infra.audit import AuditEvent
+from models.people.customers import Customer
+from models.sales.orders import Order
 from support import store_today, years_before
 from tracktrace.emulator import Emulator
 

@@ -8,10 +8,9 @@ from register_support import hx_location, make_package, make_product, open_sale
 
 from extensions import db
 from models.base import utcnow
-from models.compliance import ComplianceReport
-from models.inventory import Package, Reservation, StockMovement, ledger_total
-from models.orders import Order, OrderLine, Tender
-from models.sales import (
+from models.compliance.outbox import ComplianceReport
+from models.sales.orders import Order, OrderLine, Tender
+from models.sales.sale import (
     Payment,
     SaleError,
     StockConflict,
@@ -19,6 +18,7 @@ from models.sales import (
     complete_sale,
     plan_payments,
 )
+from models.stock.packages import Package, Reservation, StockMovement, ledger_total
 
 
 @pytest.fixture
@@ -264,7 +264,7 @@ def test_a_ready_web_order_completes_and_releases_its_holds(store, budtender, ma
     db.session.add(hold)
     db.session.commit()
     web = db.session.get(Order, web.id)
-    from models.sales import recompute
+    from models.sales.sale import recompute
 
     total = recompute(web).order.total_cents
     done = complete_sale(web, [Payment("debit", total)], uuid.uuid4().hex, budtender)

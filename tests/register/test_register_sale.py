@@ -6,8 +6,8 @@ import pytest
 from register_support import make_package, make_product, open_sale
 
 from extensions import db
-from models.orders import Order, OrderLine
-from models.sales import (
+from models.sales.orders import Order, OrderLine
+from models.sales.sale import (
     SaleError,
     StockConflict,
     add_by_tag,
@@ -177,7 +177,7 @@ def test_stock_held_by_an_online_order_is_not_sold_at_the_register(
     htmx_client, store, selling, make_customer
 ):
     from models.base import utcnow
-    from models.inventory import Reservation
+    from models.stock.packages import Reservation
 
     package = make_package(make_product(store), 2)
     web = Order(store_id=store.id, channel="web", status="placed")

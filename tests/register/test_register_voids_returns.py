@@ -7,13 +7,12 @@ import pytest
 from register_support import hx_location, make_package, make_product, open_sale
 
 from extensions import db
-from models.audit import AuditEvent
-from models.cash_drawer import CashDrawer, DrawerEntry, open_drawer, totals
-from models.compliance import ComplianceReport
-from models.inventory import Package, StockMovement, ledger_total
-from models.orders import Order
-from models.returns import SaleReturn
-from models.sales import (
+from models.compliance.outbox import ComplianceReport
+from models.infra.audit import AuditEvent
+from models.sales.cash_drawer import CashDrawer, DrawerEntry, open_drawer, totals
+from models.sales.orders import Order
+from models.sales.returns import SaleReturn
+from models.sales.sale import (
     Payment,
     ReturnItem,
     SaleError,
@@ -24,6 +23,7 @@ from models.sales import (
     set_line_discount,
     void_sale,
 )
+from models.stock.packages import Package, StockMovement, ledger_total
 
 
 @pytest.fixture
@@ -447,7 +447,7 @@ def test_revenue_today_is_net_of_refunds(app, htmx_client, sold, store, manager,
         f"/register/sale/{sold.id}/return",
         data={"reason": "Cracked jar", "refund_kind": "cash", f"qty-{jar_line.id}": "1"},
     )
-    from models.dashboard import summary
+    from models.sales.dashboard import summary
 
     figures = summary(store)
     assert (figures.sales_today, figures.revenue_today_cents) == (1, 9200 - 4025)
@@ -462,7 +462,7 @@ def test_revenue_today_is_net_of_refunds(app, htmx_client, sold, store, manager,
 
 def test_a_voided_sale_counts_neither_its_sale_nor_its_refunds(htmx_client, sold, store,
                                                                manager):  # fmt: skip
-    from models.dashboard import summary
+    from models.sales.dashboard import summary
 
     jar_line = sold.lines[0]
     htmx_client.post(

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from models.limits import CustomerProfile, PastPurchase, Verdict, evaluate, parse_line
-from models.rule_packs import load_pack
+from models.rules.limits import CustomerProfile, PastPurchase, Verdict, evaluate, parse_line
+from models.rules.packs import load_pack
 
 # A store-local sale time; history entries are store-local too unless they carry a zone.
 AT = datetime(2026, 7, 1, 12, 0)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from models.limits import (
+from models.rules.limits import (
     LIMIT_CATEGORIES,
     CartLine,
     CustomerProfile,
@@ -14,7 +14,7 @@ from models.limits import (
     parse_amount_mg,
     parse_line,
 )
-from models.rule_packs import load_pack
+from models.rules.packs import load_pack
 
 AT = datetime(2026, 7, 1, 12, 0)
 ADULT = CustomerProfile({"adult_use"})

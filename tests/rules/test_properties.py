@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.limits import LIMIT_CATEGORIES, CartLine, CustomerProfile, PastPurchase, evaluate
-from models.rule_packs import available_states, load_pack
-from models.taxes import PricedLine, quote
+from models.rules.limits import LIMIT_CATEGORIES, CartLine, CustomerProfile, PastPurchase, evaluate
+from models.rules.packs import available_states, load_pack
+from models.rules.taxes import PricedLine, quote
 
 AT = datetime(2026, 7, 15, 12, 0)
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.limits import LIMIT_CATEGORIES
-from models.rule_packs import (
+from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.packs import (
     RULES_DIR,
     RulePackError,
     available_states,

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from models.limits import CustomerProfile, evaluate
-from models.rule_packs import load_pack
+from models.rules.limits import CustomerProfile, evaluate
+from models.rules.packs import load_pack
 
 AT = datetime(2026, 7, 1, 12, 0)
 

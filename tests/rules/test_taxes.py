@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from models.limits import CartLine
-from models.rule_packs import load_pack
-from models.taxes import PricedLine, TaxInputError, quote
+from models.rules.limits import CartLine
+from models.rules.packs import load_pack
+from models.rules.taxes import PricedLine, TaxInputError, quote
 
 FLOWER = CartLine("flower", 3500, 700)
 ACCESSORY = CartLine(None)

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from storefront_support import add, enable_logs, enter, sign_in, stock
 
 from extensions import db
-from models.accounts import PasswordReset
-from models.cart import Cart
-from models.customers import Customer
-from models.orders import Order
-from models.users import LoginSession
+from models.online.cart import Cart
+from models.people.accounts import PasswordReset
+from models.people.customers import Customer
+from models.people.users import LoginSession
+from models.sales.orders import Order
 from support import PASSWORD, shopper_today, store_today
 
 SIGNUP = {

@@ -7,8 +7,8 @@ from storefront_support import add, enter, sign_in, stock
 
 from extensions import db
 from models.base import utcnow
-from models.cart import Cart, CartLine
-from models.orders import Order, OrderLine
+from models.online.cart import Cart, CartLine
+from models.sales.orders import Order, OrderLine
 from support import check_card_at, store_today
 
 

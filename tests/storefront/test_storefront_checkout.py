@@ -18,12 +18,12 @@ from storefront_support import (
 )
 
 from extensions import db
-from models.cart import Cart
-from models.checkout import place_order
-from models.inventory import Reservation, StockMovement
-from models.menu import availability
-from models.orders import Order, OrderLine
-from models.pickup import available_slots, find_slot, opening_hours, settings
+from models.online.cart import Cart
+from models.online.checkout import place_order
+from models.online.menu import availability
+from models.online.pickup import available_slots, find_slot, opening_hours, settings
+from models.sales.orders import Order, OrderLine
+from models.stock.packages import Reservation, StockMovement
 from support import store_midday
 
 # A Friday morning in Denver (16:00 UTC is 09:00 MST).

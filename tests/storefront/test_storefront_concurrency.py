@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from storefront_support import add, enter, first_slot, open_all_day, sign_in, stock
 
 from extensions import db
-from models.checkin import open_sale
-from models.inventory import Package, Reservation, StockMovement, ledger_total
-from models.orders import Order
-from models.sales import Payment, SaleError, add_package, complete_sale
-from models.users import User
+from models.people.users import User
+from models.sales.checkin import open_sale
+from models.sales.orders import Order
+from models.sales.sale import Payment, SaleError, add_package, complete_sale
+from models.stock.packages import Package, Reservation, StockMovement, ledger_total
 from support import ON_POSTGRES
 
 RACERS = 50

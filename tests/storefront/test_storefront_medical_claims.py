@@ -17,9 +17,9 @@ from storefront_support import (
 )
 
 from extensions import db
-from models.cart import check_items
-from models.customers import Customer
-from models.orders import Order
+from models.online.cart import check_items
+from models.people.customers import Customer
+from models.sales.orders import Order
 from support import PASSWORD, store_today, years_before
 
 

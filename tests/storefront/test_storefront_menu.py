@@ -6,8 +6,8 @@ from storefront_support import add_package, enter, stock
 
 from extensions import db
 from models.base import utcnow
-from models.inventory import Reservation
-from models.orders import Order
+from models.sales.orders import Order
+from models.stock.packages import Reservation
 from support import store_today
 
 

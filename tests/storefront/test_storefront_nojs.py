@@ -3,7 +3,7 @@
 from storefront_support import html_forms, open_all_day, stock, submit
 
 from extensions import db
-from models.orders import Order
+from models.sales.orders import Order
 from support import PASSWORD
 
 

@@ -19,9 +19,9 @@ from storefront_support import (
 )
 
 from extensions import db
-from models.compliance import ComplianceReport
-from models.inventory import Package, Reservation, StockMovement, ledger_total
-from models.orders import Order
+from models.compliance.outbox import ComplianceReport
+from models.sales.orders import Order
+from models.stock.packages import Package, Reservation, StockMovement, ledger_total
 from support import store_today, years_before
 
 

@@ -4,7 +4,7 @@ import pytest
 from storefront_support import enter, stock
 
 from extensions import db
-from models.orders import Order
+from models.sales.orders import Order
 
 POSTS = [
     "/age",

@@ -8,10 +8,10 @@ from storefront_support import add, checkout, enter, open_all_day, order_id_from
 from extensions import db
 from jobs.holds import release_expired_holds
 from models.base import utcnow
-from models.checkout import display_status, release_expired
-from models.inventory import Reservation
-from models.menu import availability
-from models.orders import Order
+from models.online.checkout import display_status, release_expired
+from models.online.menu import availability
+from models.sales.orders import Order
+from models.stock.packages import Reservation
 
 
 def place(client, store, customer, product, quantity=1) -> Order:

@@ -21,9 +21,9 @@ from jobs.cron import tick
 from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
 from jobs.reports import pause_by_hand
-from models.audit import AuditEvent
 from models.base import utcnow
-from models.compliance import ReconciliationItem, ReconciliationRun, queue_report
+from models.compliance.outbox import ReconciliationItem, ReconciliationRun, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.emulator import Emulator
 

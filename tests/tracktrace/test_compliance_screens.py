@@ -20,8 +20,8 @@ from extensions import db
 from jobs.lanes import clock
 from jobs.queues import wait_for_background
 from jobs.tracktrace_cli import tracktrace_cli
-from models.audit import AuditEvent
-from models.compliance import ComplianceReport, ReconciliationRun, license_for, queue_report
+from models.compliance.outbox import ComplianceReport, ReconciliationRun, license_for, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config, check_card_at, store_today
 from tracktrace.emulator import Emulator, World
 from tracktrace.emulator.seed import seed_from_database

@@ -8,8 +8,8 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 
 from extensions import db
 from jobs.queues import wait_for_background
-from models.compliance import ComplianceReport, queue_report
-from models.sales import add_by_tag
+from models.compliance.outbox import ComplianceReport, queue_report
+from models.sales.sale import add_by_tag
 from support import base_config
 from tracktrace.emulator import Emulator
 

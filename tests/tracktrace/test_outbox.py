@@ -8,7 +8,7 @@ from rq import Queue
 from tracktrace_support import FAST, adjust, complete_sale, metrc_tag, stock
 
 from extensions import db
-from models.compliance import ComplianceAttempt, ComplianceReport, queue_report
+from models.compliance.outbox import ComplianceAttempt, ComplianceReport, queue_report
 from support import base_config
 
 

@@ -11,8 +11,8 @@ from jobs.cron import due_reconciliations, tick
 from jobs.lanes import clock
 from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile, resend_item, resolve_item
-from models.audit import AuditEvent
-from models.compliance import ReconciliationItem, queue_report
+from models.compliance.outbox import ReconciliationItem, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.adapters import adapter_for
 from tracktrace.emulator import Emulator

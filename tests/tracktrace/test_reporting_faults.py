@@ -14,7 +14,7 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 
 from extensions import db
 from jobs.relay import relay
-from models.compliance import ComplianceReport, queue_report
+from models.compliance.outbox import ComplianceReport, queue_report
 from support import base_config
 from tracktrace.emulator import Emulator
 

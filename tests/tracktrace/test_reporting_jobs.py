@@ -22,8 +22,8 @@ from extensions import db
 from jobs.lanes import clock
 from jobs.queues import wait_for_background
 from jobs.reports import drain_license, retry_report, send_report
-from models.audit import AuditEvent
-from models.compliance import ComplianceLicense, ComplianceReport, license_for, queue_report
+from models.compliance.outbox import ComplianceLicense, ComplianceReport, license_for, queue_report
+from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.emulator import Emulator
 

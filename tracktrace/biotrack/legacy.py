@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from models.crypto import normalize_identifier
+from models.infra.crypto import normalize_identifier
 from tracktrace.base import (
     CardAnswer,
     CardNotFound,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from models.crypto import normalize_identifier
+from models.infra.crypto import normalize_identifier
 from tracktrace.base import (
     CardAnswer,
     CardNotFound,

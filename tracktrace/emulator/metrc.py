@@ -6,7 +6,7 @@ import time
 from decimal import Decimal
 from urllib.parse import unquote
 
-from models.crypto import normalize_identifier
+from models.infra.crypto import normalize_identifier
 from tracktrace.emulator.http import Answer, Reply, Request, is_number, text
 from tracktrace.emulator.world import Facility, World
 

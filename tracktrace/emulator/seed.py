@@ -5,9 +5,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from extensions import db
-from models.customers import Customer
-from models.inventory import Package
-from models.stores import Store
+from models.people.customers import Customer
+from models.stock.packages import Package
+from models.stores.store import Store
 from tracktrace.emulator.world import World
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from models.base import utcnow
-from models.crypto import normalize_identifier
+from models.infra.crypto import normalize_identifier
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Reporting sales to the state: the compliance outbox."""

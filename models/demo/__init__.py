@@ -1,0 +1,1 @@
+"""`flask seed-demo`: the demo chain and its catalog."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: the audit log, encryption, passwords, transactions, numbers, mail."""

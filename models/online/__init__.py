@@ -1,0 +1,1 @@
+"""The online store: cart, checkout, menu, pickup slots, fulfilment, order mail."""

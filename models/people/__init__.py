@@ -1,0 +1,1 @@
+"""Customers, staff, and proving who someone is: accounts, IDs, medical cards, PINs, sign-in."""

@@ -1,0 +1,1 @@
+"""Selling at the register: orders, sales, returns, the cash drawer, check-in, the dashboard."""

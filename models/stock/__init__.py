@@ -1,0 +1,1 @@
+"""Stock: the packages the state tracks, the stock ledger, and online holds."""

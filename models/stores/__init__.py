@@ -1,0 +1,1 @@
+"""Stores (licensed facilities), their settings, and their opening hours."""
