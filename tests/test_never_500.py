@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from flask import Request
+from htmx_flask.requests import HtmxAwareRequest
 from register_support import license_text, make_package, make_product, open_sale
 from storefront_support import add, checkout, enter, open_all_day, order_id_from, sign_in
 from storefront_support import stock as shelf
@@ -281,7 +281,7 @@ class RecordingDict(ImmutableMultiDict):
         return super().getlist(key, type)
 
 
-class RecordingRequest(Request):
+class RecordingRequest(HtmxAwareRequest):
     parameter_storage_class = RecordingDict
 
 
