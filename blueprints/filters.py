@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from flask import Flask
 
-from models import quantities
+from models import units
 
 
 def money(cents: int | None) -> str:
@@ -18,29 +18,29 @@ def money(cents: int | None) -> str:
 
 def grams(milligrams: int | None) -> str:
     """Format integer milligrams as exact grams, e.g. 3500 -> 3.5 g."""
-    return "—" if milligrams is None else quantities.grams(int(milligrams))
+    return "—" if milligrams is None else units.grams(int(milligrams))
 
 
 def grams_amount(milligrams: int | None) -> str:
     """Format integer milligrams as the bare grams of a weight box, e.g. 3500 -> 3.5."""
-    return "" if milligrams is None else quantities.grams_amount(int(milligrams))
+    return "" if milligrams is None else units.grams_amount(int(milligrams))
 
 
 def milligrams(mg: int | None) -> str:
     """Format integer milligrams, e.g. 100 -> 100 mg."""
-    return "—" if mg is None else quantities.quantity(int(mg), "mg")
+    return "—" if mg is None else units.quantity(int(mg), "mg")
 
 
 def percent(hundredths: int | None) -> str:
     """Format a percentage held in hundredths, e.g. 2150 -> 21.5%."""
     if hundredths is None:
         return "—"
-    return quantities.quantity(Decimal(int(hundredths)) / 100, "percent", places=1)
+    return units.quantity(Decimal(int(hundredths)) / 100, "percent", places=1)
 
 
 def quantity(value, unit: str) -> str:
     """Format an amount of a unit ("oz_eq", "mg", "percent", …) as people read it."""
-    return "—" if value is None else quantities.quantity(value, unit)
+    return "—" if value is None else units.quantity(value, unit)
 
 
 def local_time(value, store, fmt: str = "%b %-d, %-I:%M %p") -> str:

@@ -28,9 +28,9 @@ from models.purchase_limits import (
     purchase_history,
     sold_line,
 )
-from models.quantities import amount, grams
 from models.stores import Store
 from models.taxes import PricedLine, quote
+from models.units import amount, grams
 
 MAX_UNITS = 10
 # Amounts offered for goods sold by weight, in milligrams (a gram, an eighth, a quarter, ...).

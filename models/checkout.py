@@ -16,8 +16,8 @@ from models.inventory import Package, Reservation
 from models.menu import sellable
 from models.orders import Order, OrderLine
 from models.pickup import find_slot, hold_deadline
-from models.quantities import grams
 from models.stores import Store
+from models.units import grams
 
 ACTIVE_STATUSES = ("placed", "accepted", "packed", "ready")
 TERMINAL_STATUSES = ("completed", "cancelled", "expired", "voided")

@@ -23,7 +23,6 @@ from models.inventory import Package, Reservation
 from models.order_mail import send_order_ready
 from models.orders import Order, OrderLine
 from models.purchase_limits import pack_for
-from models.quantities import grams
 from models.sales import (
     Payment,
     SaleError,
@@ -34,6 +33,7 @@ from models.sales import (
     recompute,
     unsellable_reason,
 )
+from models.units import grams
 from models.users import User
 
 # A weighed line may come out a little over what was ordered, never by more than this.

@@ -14,10 +14,10 @@ from models.catalog import Product
 from models.customers import Customer, age_on
 from models.limits import CartLine, CustomerProfile, PastPurchase, Refusal, Verdict, evaluate
 from models.orders import Order, OrderLine
-from models.quantities import quantity
 from models.rule_packs import RulePack, load_pack
 from models.stores import Store
 from models.taxes import PricedLine, TaxQuote, quote
+from models.units import quantity
 
 # The longest rolling window any pack uses is 90 days; a margin covers time zone edges.
 HISTORY_DAYS = 92

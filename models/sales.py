@@ -29,7 +29,6 @@ from models.inventory import Package, Reservation, StockMovement
 from models.numbers import parse_count
 from models.orders import TENDER_KINDS, Order, OrderLine, Tender
 from models.purchase_limits import CartCheck, check_cart
-from models.quantities import amount, grams
 from models.returns import (
     REFUND_KINDS,
     RefundRoom,
@@ -41,6 +40,7 @@ from models.returns import (
     refund_room,
 )
 from models.stores import Store
+from models.units import amount, grams
 from models.users import User
 
 MAX_EACH = 999
