@@ -22,6 +22,7 @@ from models.compliance import (
 )
 from models.orders import Order
 from models.stores import Store
+from models.units import money
 from tracktrace.adapters import adapter_for
 from tracktrace.base import StateError, StateReceipt
 
@@ -159,10 +160,6 @@ def compare(ours: dict[str, Ours], theirs: list[StateReceipt]) -> tuple[int, lis
             }
         )
     return matched, differences
-
-
-def money(cents: int) -> str:
-    return f"${cents // 100:,}.{cents % 100:02d}"
 
 
 def missing_text(mine: Ours) -> str:
