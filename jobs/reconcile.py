@@ -24,6 +24,7 @@ from models.compliance.outbox import (
 from models.infra.audit import record
 from models.sales.orders import Order
 from models.stores.store import Store
+from models.units import money
 from tracktrace.adapters import adapter_for
 from tracktrace.base import StateError, StateReceipt
 
@@ -163,10 +164,6 @@ def compare(ours: dict[str, Ours], theirs: list[StateReceipt]) -> tuple[int, lis
             }
         )
     return matched, differences
-
-
-def money(cents: int) -> str:
-    return f"${cents // 100:,}.{cents % 100:02d}"
 
 
 def missing_text(mine: Ours) -> str:

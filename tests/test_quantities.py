@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.quantities import DOWN, NEAREST, UNITS, UP, amount, grams, quantity, stock
+from models.units import DOWN, NEAREST, UNITS, UP, amount, grams, quantity, stock
 
 SETTINGS = settings(max_examples=300, deadline=None)
 values = st.decimals(

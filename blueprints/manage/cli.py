@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from models.rules.limits import (
 )
 from models.rules.packs import RulePack, RulePackError, load_pack
 from models.rules.taxes import PricedLine, TaxInputError, quote
+from models.units import UnitError, parse_decimal, parse_money
 
 limits_cli = AppGroup("limits", help="Check purchase limits against a state's rule pack.")
 taxes_cli = AppGroup("taxes", help="Quote taxes from a state's rule pack.")
@@ -195,10 +196,10 @@ def _pairs(items: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _decimal(text: str, hint: str) -> Decimal:
     try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise click.BadParameter(f"{text!r} is not a number", param_hint=hint) from exc
-    if not value.is_finite():
+        value = parse_decimal(text)
+    except UnitError:
+        value = None
+    if value is None:
         raise click.BadParameter(f"{text!r} is not a number", param_hint=hint)
     return value
 
@@ -208,12 +209,16 @@ def _priced(line: CartLine, extra: dict[str, str]) -> PricedLine:
     price = options.pop("price", None)
     if price is None:
         raise click.BadParameter("each line needs price=DOLLARS", param_hint="--line")
-    cents = _decimal(price, "--line") * 100
+    try:
+        cents = parse_money(price)
+    except UnitError as exc:
+        message = f"price {price!r} is not a number of dollars in whole cents"
+        raise click.BadParameter(message, param_hint="--line") from exc
+    if cents is None:
+        raise click.BadParameter("each line needs price=DOLLARS", param_hint="--line")
     thc_pct = options.pop("thc_pct", None)
     thc_percent = None if thc_pct is None else _decimal(thc_pct, "--line")
-    if cents != cents.to_integral_value() or cents < 0:
-        raise click.BadParameter(f"price {price!r} must be whole cents", param_hint="--line")
     flags = frozenset(f for f in options.pop("flags", "").split(",") if f)
     if options:
         raise click.BadParameter(f"unexpected {', '.join(options)}", param_hint="--line")
-    return PricedLine(line, int(cents), thc_percent=thc_percent, flags=flags)
+    return PricedLine(line, cents, thc_percent=thc_percent, flags=flags)

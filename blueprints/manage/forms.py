@@ -1,6 +1,7 @@
 """Back-office forms."""
 
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,6 +19,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models.rules.limits import LIMIT_CATEGORIES
 from models.rules.packs import available_states, load_pack
+from models.units import UnitError, parse_grams, parse_milligrams, parse_money
 
 CATEGORY_LABELS = {
     "flower": "Flower",
@@ -35,22 +37,12 @@ CATEGORY_LABELS = {
 MAX_LINES = 30
 
 
-def decimal_amount(text: str | None, scale: int, what: str) -> int | None:
-    """Turn '3.5' into 3500 with scale 1000 (grams to mg), exactly, or explain what is wrong."""
-    if text is None or not text.strip():
-        return None
+def typed(parse: Callable[[str | None], Any], text: str | None) -> Any:
+    """Read a figure with a parser of models.units; what is wrong with it is the field's error."""
     try:
-        value = Decimal(text.strip().lstrip("$").replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValidationError(f"Enter the {what} as a number, e.g. 3.5.") from exc
-    if not value.is_finite():
-        raise ValidationError(f"Enter the {what} as a number, e.g. 3.5.")
-    scaled = value * scale
-    if value < 0 or scaled != scaled.to_integral_value():
-        raise ValidationError(
-            f"The {what} must be positive with at most {len(str(scale)) - 1} decimals."
-        )
-    return int(scaled)
+        return parse(text)
+    except UnitError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class WhatIfLineForm(Form):
@@ -74,13 +66,13 @@ class WhatIfLineForm(Form):
             raise ValidationError("Choose a category from the list.")
 
     def validate_net_weight(self, field):
-        field.milligrams = decimal_amount(field.data, 1000, "net weight")
+        field.milligrams = typed(parse_grams, field.data)
 
     def validate_thc(self, field):
-        field.milligrams = decimal_amount(field.data, 1, "THC")
+        field.milligrams = typed(parse_milligrams, field.data)
 
     def validate_price(self, field):
-        field.cents = decimal_amount(field.data, 100, "price")
+        field.cents = typed(parse_money, field.data)
 
 
 class WhatIfForm(FlaskForm):

@@ -28,6 +28,7 @@ from models.online.pickup import (
 from models.rules.purchase_limits import pack_for
 from models.stores.hours import hours_setting, week_of
 from models.stores.store import Store
+from models.units import money_amount, percent_amount
 from tracktrace.addresses import choices, effective_url, refusal
 from tracktrace.setup import (
     BIOTRACK_KEYS,
@@ -61,27 +62,18 @@ def _details_form(store: Store, formdata=None) -> StoreDetailsForm:
 def _register_form(store: Store, formdata=None) -> RegisterSettingsForm:
     return RegisterSettingsForm(
         formdata=formdata,
-        approval_percent=_decimal_text(store.discount_approval_bp, 100),
-        approval_amount=_decimal_text(store.discount_approval_cents, 100),
+        approval_percent=percent_amount(store.discount_approval_bp),
+        approval_amount=money_amount(store.discount_approval_cents),
     )
 
 
 def _cash_form(store: Store, formdata=None) -> CashSettingsForm:
     return CashSettingsForm(
         formdata=formdata,
-        over_short_amount=_money_text(store.drawer_variance_cents),
-        refund_amount=_money_text(store.refund_approval_cents),
+        over_short_amount=money_amount(store.drawer_variance_cents),
+        refund_amount=money_amount(store.refund_approval_cents),
         refund_days=str(store.refund_approval_days),
     )
-
-
-def _money_text(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _decimal_text(value: int, scale: int) -> str:
-    whole, part = divmod(value, scale)
-    return f"{whole}.{part:02d}" if part else str(whole)
 
 
 def _online_form(store: Store, formdata=None) -> OnlineSettingsForm:

@@ -15,9 +15,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from blueprints.manage.forms import decimal_amount
+from blueprints.manage.forms import typed
 from models.infra.numbers import parse_count
 from models.online.pickup import WEEKDAYS
+from models.units import UnitError, parse_money, parse_percent, parse_rate
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
@@ -85,13 +86,13 @@ class RegisterSettingsForm(FlaskForm):
     )
 
     def validate_approval_percent(self, field):
-        value = decimal_amount(field.data.rstrip("% "), 100, "percent")
+        value = typed(parse_percent, field.data)
         if value is None or value > 10000:
             raise ValidationError("Give a percent between 0 and 100.")
         field.basis_points = value
 
     def validate_approval_amount(self, field):
-        value = decimal_amount(field.data, 100, "amount")
+        value = typed(parse_money, field.data)
         if value is None or value > 1_000_000:
             raise ValidationError("Give an amount between $0 and $10,000.")
         field.cents = value
@@ -130,7 +131,7 @@ class CashSettingsForm(FlaskForm):
 
 def _dollars(text: str) -> int:
     """Return dollars typed in a settings field as cents, from $0 to $10,000."""
-    value = decimal_amount(text, 100, "amount")
+    value = typed(parse_money, text)
     if value is None or value > 1_000_000:
         raise ValidationError("Give an amount between $0 and $10,000.")
     return value
@@ -163,15 +164,14 @@ class TaxSettingsForm(FlaskForm):
         for name, cap in caps.items():
             field = self[name]
             try:
-                # Thousandths of a percent: local rates such as 7.875% need three decimals.
-                thousandths = decimal_amount((field.data or "").rstrip("% "), 1000, "rate")
-            except ValidationError as problem:
+                # Local rates such as 7.875% need three decimals: 787.5 basis points.
+                basis_points = parse_rate(field.data)
+            except UnitError as problem:
                 field.errors = [str(problem)]
                 ok = False
                 continue
-            if thousandths is None:
+            if basis_points is None:
                 continue
-            basis_points = Decimal(thousandths) / 10
             if basis_points > 10000:
                 # Whatever the state's cap, no rate is above 100% (a sale's tax must fit a row).
                 field.errors = ["A tax rate is at most 100%."]

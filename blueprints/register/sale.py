@@ -7,7 +7,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.access import current_store, staff_required, store_object
-from blueprints.filters import money
 from blueprints.htmx import form_error_status, fragment_of, navigate, render, wants_fragment
 from blueprints.register import bp
 from blueprints.register.common import (
@@ -71,6 +70,7 @@ from models.sales.sale import (
     set_sale_discount,
     void_sale,
 )
+from models.units import money
 
 
 def _order(order_id: int) -> Order:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from models.quantities import grams_amount
+from models.units import grams_amount
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from models.catalog.products import Product
 from models.online.menu import availability
 from models.people.customers import Customer, age_on
 from models.people.id_scan import minimum_ages
-from models.quantities import amount, grams
 from models.rules.limits import CustomerProfile, PastPurchase, evaluate
 from models.rules.purchase_limits import (
     CartCheck,
@@ -31,6 +30,7 @@ from models.rules.purchase_limits import (
 from models.rules.taxes import PricedLine, quote
 from models.sales.orders import Order
 from models.stores.store import Store
+from models.units import amount, grams
 
 MAX_UNITS = 10
 # Amounts offered for goods sold by weight, in milligrams (a gram, an eighth, a quarter, ...).

@@ -14,10 +14,10 @@ from models.online.cart import Cart, age_refusal, buyer_class, check_items, line
 from models.online.menu import sellable
 from models.online.pickup import find_slot, hold_deadline
 from models.people.customers import Customer
-from models.quantities import grams
 from models.sales.orders import Order, OrderLine
 from models.stock.packages import Package, Reservation
 from models.stores.store import Store
+from models.units import grams
 
 ACTIVE_STATUSES = ("placed", "accepted", "packed", "ready")
 TERMINAL_STATUSES = ("completed", "cancelled", "expired", "voided")

@@ -20,7 +20,6 @@ from models.people.customers import Customer, id_number_hash
 from models.people.id_scan import CheckInRefused, IdDocument, check_eligibility
 from models.people.identity import last_names_match, names_match, record_first_id, same_id_number
 from models.people.users import User
-from models.quantities import grams
 from models.rules.purchase_limits import pack_for
 from models.sales.cash_drawer import CashDrawer
 from models.sales.orders import Order, OrderLine
@@ -35,6 +34,7 @@ from models.sales.sale import (
     unsellable_reason,
 )
 from models.stock.packages import Package, Reservation
+from models.units import grams
 
 # A weighed line may come out a little over what was ordered, never by more than this.
 OVERWEIGH_PERCENT = 10

@@ -4,11 +4,7 @@ from flask import url_for
 
 from models.infra.mail import send_later
 from models.sales.orders import Order
-
-
-def _money(cents: int) -> str:
-    dollars, rest = divmod(cents, 100)
-    return f"${dollars:,}.{rest:02d}"
+from models.units import money
 
 
 def _window(order: Order) -> str:
@@ -31,7 +27,7 @@ def send_order_placed(order: Order) -> None:
         f"Pickup: {_window(order)}\n"
         f"Where: {store.street}, {store.city}\n\n"
         f"{lines}\n\n"
-        f"Total {_money(order.total_cents)}, paid at pickup (cash or debit).\n"
+        f"Total {money(order.total_cents)}, paid at pickup (cash or debit).\n"
         "Bring a valid government ID. We hold your items until the end of your pickup time.\n\n"
         f"Follow your order: {_status_link(order)}\n"
     )
@@ -49,7 +45,7 @@ def send_order_ready(order: Order) -> None:
     body = (
         f"Your order #{order.id} is ready for pickup at {store.name}, {store.street}.\n\n"
         f"Pickup: {_window(order)}\n"
-        f"Total {_money(order.total_cents)}, paid at pickup. Bring a valid government ID.\n\n"
+        f"Total {money(order.total_cents)}, paid at pickup. Bring a valid government ID.\n\n"
         f"Follow your order: {_status_link(order)}\n"
     )
     send_later(

@@ -20,7 +20,7 @@ from decimal import (
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from models.quantities import DOWN, NEAREST, UP, amount, unit_name
+from models.units import DOWN, NEAREST, UP, amount, unit_name
 
 if TYPE_CHECKING:
     from models.rules.packs import LimitRule, RulePack

@@ -12,12 +12,12 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.people.customers import Customer, age_on
-from models.quantities import quantity
 from models.rules.limits import CartLine, CustomerProfile, PastPurchase, Refusal, Verdict, evaluate
 from models.rules.packs import RulePack, load_pack
 from models.rules.taxes import PricedLine, TaxQuote, quote
 from models.sales.orders import Order, OrderLine
 from models.stores.store import Store
+from models.units import quantity
 
 # The longest rolling window any pack uses is 90 days; a margin covers time zone edges.
 HISTORY_DAYS = 92

@@ -18,6 +18,7 @@ from models.infra import audit
 from models.people.users import User
 from models.sales.orders import Tender
 from models.stores.store import Store
+from models.units import money
 
 # US notes and coins in cents, largest first, with the label printed on the count sheet.
 DENOMINATIONS = (
@@ -276,7 +277,7 @@ def take_out(
     if amount_cents > totals(drawer).expected_cents:
         # Never say how much it holds: the closing count is blind.
         raise DrawerShort(
-            f"{drawer.name} does not hold enough cash to give out {_money(amount_cents)}. "
+            f"{drawer.name} does not hold enough cash to give out {money(amount_cents)}. "
             "Ask a manager."
         )
     entry = DrawerEntry(
@@ -332,7 +333,7 @@ def count_drawer(
         if kept == drawer.counts:
             return drawer
         raise DrawerError(
-            f"{drawer.name} was already counted at {_money(drawer.counted_cents)}; "
+            f"{drawer.name} was already counted at {money(drawer.counted_cents)}; "
             "a manager approves that count.",
             status=409,
         )
@@ -422,9 +423,3 @@ def usable_drawer(store: Store, drawer_id: int | None) -> CashDrawer | None:
     if drawer is None or drawer.store_id != store.id or not drawer.is_open:
         return None
     return drawer
-
-
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"

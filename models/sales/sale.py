@@ -11,7 +11,7 @@ transaction; the caller commits.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.orm import attributes, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from extensions import db
+from models import units
 from models.base import utcnow
 from models.catalog.products import Product
 from models.infra import audit
@@ -26,7 +27,6 @@ from models.infra.numbers import parse_count
 from models.people.customers import Customer, patient_id_for
 from models.people.id_scan import looks_like_aamva
 from models.people.users import User
-from models.quantities import amount, grams
 from models.rules.purchase_limits import CartCheck, check_cart
 from models.sales.cash_drawer import CashDrawer, DrawerError, share_lock, take_out
 from models.sales.orders import TENDER_KINDS, Order, OrderLine, Tender
@@ -42,6 +42,7 @@ from models.sales.returns import (
 )
 from models.stock.packages import Package, Reservation, StockMovement
 from models.stores.store import Store
+from models.units import money
 
 MAX_EACH = 999
 MAX_GRAMS_MG = 1_000_000
@@ -154,19 +155,11 @@ def _half_up(value: Decimal) -> int:
 
 
 def parse_cents(text: str | None) -> int | None:
-    """Read dollars typed by a person ("12", "12.5", "$1,200.00") as cents; None if empty."""
-    cleaned = (text or "").strip().replace("$", "").replace(",", "")
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise SaleError(f"“{text}” is not an amount of money.") from exc
-    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -2:
-        raise SaleError(f"“{text}” is not an amount of money (dollars and cents).")
-    if value > MAX_MONEY_DOLLARS:
+    """Read dollars typed at the register ("12.5", "$1,200.00") as cents; None if empty."""
+    cents = _typed(units.parse_money, text)
+    if cents is not None and cents > MAX_MONEY_DOLLARS * 100:
         raise SaleError(f"“{text}” is more than a register handles; check the amount.")
-    return _half_up(value * 100)
+    return cents
 
 
 def parse_units(text: str | None, message: str = "Enter a whole number of units.") -> int:
@@ -178,27 +171,26 @@ def parse_units(text: str | None, message: str = "Enter a whole number of units.
 
 
 def parse_grams(text: str | None) -> int:
-    """Read grams typed by a person ("3.5") as whole milligrams."""
-    cleaned = (text or "").strip().lower().removesuffix("g").strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise SaleError(f"“{text}” is not a weight in grams.") from exc
-    if not value.is_finite() or value.as_tuple().exponent < -3 or abs(value) > MAX_GRAMS_MG:
-        raise SaleError(f"“{text}” is not a weight in grams (up to 3 decimals).")
-    return _half_up(value * 1000)
+    """Read grams typed at the register ("3.5") as whole milligrams."""
+    milligrams = _typed(units.parse_grams, text)
+    if milligrams is None or milligrams > MAX_GRAMS_MG * 1000:
+        raise SaleError(f"“{text or ''}” is not a weight in grams a sale can hold.")
+    return milligrams
 
 
 def parse_percent(text: str | None) -> int:
-    """Read a percent typed by a person ("10", "12.5%") as hundredths of a percent."""
-    cleaned = (text or "").strip().removesuffix("%").strip()
+    """Read a percent typed at the register ("10", "12.5%") as hundredths of a percent."""
+    hundredths = _typed(units.parse_percent, text)
+    if hundredths is None or hundredths > 100_000:
+        raise SaleError(f"“{text or ''}” is not a percent a discount can be.")
+    return hundredths
+
+
+def _typed(parse, text: str | None):
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise SaleError(f"“{text}” is not a percent.") from exc
-    if not value.is_finite() or value.as_tuple().exponent < -2 or abs(value) > 1000:
-        raise SaleError(f"“{text}” is not a percent (up to 2 decimals).")
-    return _half_up(value * 100)
+        return parse(text)
+    except units.UnitError as exc:
+        raise SaleError(str(exc)) from exc
 
 
 def line_gross(line: OrderLine) -> int:
@@ -231,14 +223,8 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"
-
-
 def _amount_label(package: Package, quantity: int) -> str:
-    return grams(quantity) if package.unit == "grams" else amount(quantity, "each")
+    return units.grams(quantity) if package.unit == "grams" else units.amount(quantity, "each")
 
 
 # Stock -----------------------------------------------------------------------------------------
@@ -699,9 +685,9 @@ def _approve(
         return actor
     if approver is None or not approver.has_role(store, "manager"):
         raise NeedsApproval(
-            f"A discount of {_money(amount)} is above this store's limit "
-            f"({Decimal(store.discount_approval_bp) / 100:g}% or "
-            f"{_money(store.discount_approval_cents)}): a manager must approve it with their PIN."
+            f"A discount of {money(amount)} is above this store's limit "
+            f"({units.percent(store.discount_approval_bp, places=2)} or "
+            f"{money(store.discount_approval_cents)}): a manager must approve it with their PIN."
         )
     return approver
 
@@ -789,7 +775,7 @@ def plan_payments(
     if debit < 0:
         raise SaleError("A debit amount cannot be negative.")
     if debit > total_cents:
-        raise SaleError(f"Debit {_money(debit)} is more than the {_money(total_cents)} due.")
+        raise SaleError(f"Debit {money(debit)} is more than the {money(total_cents)} due.")
     payments = []
     if debit:
         payments.append(Payment("debit", debit, reference=(debit_reference or None)))
@@ -799,12 +785,12 @@ def plan_payments(
         if given < cash_due:
             if debit:
                 raise SaleError(
-                    f"{_money(cash_due)} is left after debit: enter the cash handed over."
+                    f"{money(cash_due)} is left after debit: enter the cash handed over."
                 )
             raise SaleError(
-                f"Cash given {_money(given)} is less than the {_money(cash_due)} due."
+                f"Cash given {money(given)} is less than the {money(cash_due)} due."
                 if given
-                else f"Enter the cash handed over ({_money(cash_due)} due), or take debit."
+                else f"Enter the cash handed over ({money(cash_due)} due), or take debit."
             )
         payments.append(Payment("cash", cash_due, tendered_cents=given))
     return payments
@@ -827,7 +813,7 @@ def _check_payments(payments: Sequence[Payment], total: int, drawer: CashDrawer 
         paid += payment.amount_cents
     if paid != total:
         raise SaleError(
-            f"The tenders add up to {_money(paid)} but the sale is {_money(total)}. "
+            f"The tenders add up to {money(paid)} but the sale is {money(total)}. "
             "Enter the payment again."
         )
 
@@ -1147,7 +1133,7 @@ def return_items(
         line = lines[line_id]
         left = line.quantity - line.returned_quantity
         if quantity > left:
-            shown = grams(left) if line.unit == "grams" else str(left)
+            shown = units.grams(left) if line.unit == "grams" else str(left)
             raise SaleError(f"Only {shown} of {line.name} can still come back.")
     paid = line_payments(order)
     room = refund_room(order)
@@ -1254,15 +1240,15 @@ def _refund_tenders(order: Order, refund: int, kind: str, room: RefundRoom) -> t
     """Split a refund into (cash, card) as asked, never beyond what the sale took by each."""
     cash_paid = sum(t.amount_cents for t in order.tenders if t.kind == "cash")
     if kind == "cash" and refund > room.cash_cents:
-        given = "" if room.cash_cents == cash_paid else f", {_money(room.cash_cents)} of it left"
+        given = "" if room.cash_cents == cash_paid else f", {money(room.cash_cents)} of it left"
         raise SaleError(
-            f"This sale took {_money(cash_paid)} in cash{given}: a {_money(refund)} refund "
+            f"This sale took {money(cash_paid)} in cash{given}: a {money(refund)} refund "
             "cannot all go back in cash. Refund it as paid, or to the debit card."
         )
     if kind == "debit" and refund > room.card_cents:
         raise SaleError(
-            f"Only {_money(room.card_cents)} of this sale can still go back to the card: "
-            f"a {_money(refund)} refund cannot. Refund it as paid, or in cash."
+            f"Only {money(room.card_cents)} of this sale can still go back to the card: "
+            f"a {money(refund)} refund cannot. Refund it as paid, or in cash."
         )
     if kind == "cash":
         return refund, 0
@@ -1292,8 +1278,8 @@ def _approve_return(
     reasons = []
     if "amount" in why:
         reasons.append(
-            f"a refund of {_money(refund)} is above this store's "
-            f"{_money(store.refund_approval_cents)} limit"
+            f"a refund of {money(refund)} is above this store's "
+            f"{money(store.refund_approval_cents)} limit"
         )
     if "age" in why:
         age = (today - order.business_date).days
@@ -1367,5 +1353,5 @@ def discount_text(kind: str | None, value: int | None) -> str:
     if not kind or not value:
         return ""
     if kind == "percent":
-        return amount(Decimal(value) / 100, "percent", places=2, grouping=False)
-    return f"{value // 100}.{value % 100:02d}"
+        return units.percent_amount(value)
+    return units.money_amount(value)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
-from models.quantities import stock
+from models.units import stock
 
 PACKAGE_UNITS = ("each", "grams")
 LAB_STATUSES = ("passed", "pending", "failed")

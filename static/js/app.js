@@ -83,17 +83,22 @@
     if (box.matches("[data-denomination]")) showCount(box.form);
   });
 
-  // Money typed by people as whole cents, without floating point ("12.5" -> 1250).
+  // Money read and written as models/units.py does (parse_money, money), in whole cents without
+  // floating point; tests/test_units.py runs both here and holds them to the same answers.
   function cents(text) {
-    var match = /^\s*\$?(\d*)(?:\.(\d{0,2}))?\s*$/.exec((text || "").replace(/,/g, ""));
-    if (!match) return null;
-    return parseInt(match[1] || "0", 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
+    var plain = (text || "").trim().replace(/^\$/, "").replace(/,/g, "");
+    var match = /^(-?)(\d*)(?:\.(\d*))?$/.exec(plain);
+    if (!match || !(match[2] || match[3])) return null;
+    var whole = match[2].replace(/^0+/, "");
+    var fraction = (match[3] || "").replace(/0+$/, "");
+    if ((match[1] && (whole || fraction)) || fraction.length > 2 || whole.length > 13) return null;
+    return parseInt(whole || "0", 10) * 100 + parseInt((fraction + "00").slice(0, 2), 10);
   }
   function money(value) {
     var sign = value < 0 ? "-" : "";
-    value = Math.abs(value);
-    var dollars = String(Math.floor(value / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return sign + "$" + dollars + "." + String(value % 100).padStart(2, "0");
+    var rest = Math.abs(value) % 100;
+    var dollars = String((Math.abs(value) - rest) / 100).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return sign + "$" + dollars + "." + String(rest).padStart(2, "0");
   }
   function showChange(form) {
     var total = parseInt(document.getElementById("total-due").getAttribute("data-cents"), 10);

@@ -1,6 +1,7 @@
 """The back office's compliance screens and the `flask tracktrace` commands."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from redis import Redis
@@ -215,6 +216,26 @@ def test_a_run_whose_worker_died_says_so_and_another_can_start(manager_client, s
     wait_for_background()
     runs = db.session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id)).all()
     assert len(runs) == 2 and runs[1].finished_at is not None and runs[1].error is None
+
+
+def test_reconciliation_writes_a_negative_state_total_with_its_sign_first(
+    manager_client, store, emulator
+):
+    point_at_metrc(store, emulator)
+    package = stock(store, emulator, metrc_tag(5), 5)
+    order = complete_sale(store, [(package, 1, 1000)])
+    queue_report("sale", store, order=order)
+    db.session.commit()
+    wait_for_background()
+    # A refund keyed into Metrc's own screens leaves the receipt at -$1.50 (once shown "$-2.50").
+    (receipt,) = emulator.world.receipts(store.license_number, external_number=str(order.id))
+    receipt["TotalPrice"] = Decimal("-1.50")
+    day = order.business_date.isoformat()
+    manager_client.post("/manage/compliance/reconcile", data={"date": day})
+    wait_for_background()
+    page = manager_client.get(f"/manage/compliance/reconcile?date={day}").get_data(as_text=True)
+    assert "total $10.00 here, -$1.50 at the state." in page
+    assert "$-" not in page
 
 
 def test_cli_configure_test_status_retry_reconcile_relay(app, store, emulator):
