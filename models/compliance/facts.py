@@ -6,12 +6,10 @@ means a later edit of the order cannot change what the state is told about the s
 Personal numbers (medical cards) are not copied here: the adapter reads them when it sends.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
-
-from extensions import db
 from models.base import utcnow
 from models.sales.orders import Order
 from models.stock.packages import StockMovement
@@ -85,25 +83,18 @@ def sale_payload(order: Order) -> dict:
     }
 
 
-def returned_before(order_id: int) -> dict[int, int]:
+def returned_before(earlier_returns: Sequence[dict]) -> dict[int, int]:
     """Return how much of each line earlier return reports already told the state about."""
-    from models.compliance.outbox import ComplianceReport
-
     totals: dict[int, int] = {}
-    rows = db.session.scalars(
-        select(ComplianceReport.payload).where(
-            ComplianceReport.order_id == order_id, ComplianceReport.kind == "return"
-        )
-    )
-    for payload in rows:
+    for payload in earlier_returns:
         for line in payload.get("returned", []):
             totals[line["line_id"]] = totals.get(line["line_id"], 0) + line["quantity"]
     return totals
 
 
-def return_payload(order: Order) -> dict:
+def return_payload(order: Order, earlier_returns: Sequence[dict]) -> dict:
     """Return what came back this time and what the sale amounts to now."""
-    earlier = returned_before(order.id)
+    earlier = returned_before(earlier_returns)
     returned, remaining = [], []
     for line in order.lines:
         now_back = line.returned_quantity - earlier.get(line.id, 0)
@@ -143,9 +134,17 @@ def adjustment_payload(store: Store, movement: StockMovement) -> dict:
 
 
 def build_fact(
-    kind: str, store: Store, *, order: Order | None, movement: StockMovement | None
+    kind: str,
+    store: Store,
+    *,
+    order: Order | None,
+    movement: StockMovement | None,
+    earlier_returns: Sequence[dict] = (),
 ) -> Fact:
-    """Return the outbox key, our external number and the snapshot for a report."""
+    """Return the outbox key, our external number and the snapshot for a report.
+
+    `earlier_returns` are the payloads of the order's return reports already in the outbox.
+    """
     if kind in ("sale", "void", "return") and order is None:
         raise ValueError(f"a {kind} report needs its order")
     if kind == "adjustment" and movement is None:
@@ -165,21 +164,11 @@ def build_fact(
         }
         return Fact(f"void:{order.id}", str(order.id), payload, deadline_for(store, now))
     if kind == "return":
-        count = db.session.scalar(
-            select(func.count()).where(
-                _report_table().c.order_id == order.id, _report_table().c.kind == "return"
-            )
-        )
+        count = len(earlier_returns)
         number = f"{order.id}-R{count + 1}"
-        payload = return_payload(order)
+        payload = return_payload(order, earlier_returns)
         return Fact(f"return:{order.id}:{count + 1}", number, payload, deadline_for(store, now))
     payload = adjustment_payload(store, movement)
     return Fact(
         f"adjustment:{movement.id}", f"ADJ-{movement.id}", payload, deadline_for(store, now)
     )
-
-
-def _report_table():
-    from models.compliance.outbox import ComplianceReport
-
-    return ComplianceReport.__table__

@@ -210,7 +210,16 @@ def queue_report(
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
     db.session.flush()
-    fact = build_fact(kind, store, order=order, movement=movement)
+    earlier_returns = (
+        db.session.scalars(
+            select(ComplianceReport.payload)
+            .where(ComplianceReport.order_id == order.id, ComplianceReport.kind == "return")
+            .order_by(ComplianceReport.id)
+        ).all()
+        if kind == "return" and order is not None
+        else []
+    )
+    fact = build_fact(kind, store, order=order, movement=movement, earlier_returns=earlier_returns)
     report = ComplianceReport(
         store_id=store.id,
         kind=kind,

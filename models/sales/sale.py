@@ -22,6 +22,7 @@ from extensions import db
 from models import units
 from models.base import utcnow
 from models.catalog.products import Product
+from models.compliance.outbox import queue_report, sale_report_status
 from models.infra import audit
 from models.infra.numbers import parse_count
 from models.people.customers import Customer, patient_id_for
@@ -991,8 +992,6 @@ def complete_sale(
     order.completed_at = now
     order.business_date = today
     db.session.flush()
-    from models.compliance.outbox import queue_report
-
     queue_report("sale", order.store, order=order)
     return order
 
@@ -1062,8 +1061,6 @@ def void_sale(
     order.voided_by_id = manager.id
     order.void_reason = reason[:300]
     db.session.flush()
-    from models.compliance.outbox import queue_report
-
     queue_report("void", order.store, order=order)
     audit.record(
         "sale.void",
@@ -1189,8 +1186,6 @@ def return_items(
     db.session.add(back)
     _cash_refund(order, cash, user, drawer, f"Return on sale #{order.id}")
     db.session.flush()
-    from models.compliance.outbox import queue_report
-
     queue_report("return", store, order=order)
     for movement in destroyed:
         queue_report("adjustment", store, movement=movement)
@@ -1327,8 +1322,6 @@ def sales_on(store: Store, day: date, limit: int = 100) -> list[Order]:
 
 def report_badge(order: Order) -> ReportBadge | None:
     """Return the state-report status of a completed sale (queued, reported or recorded, ...)."""
-    from models.compliance.outbox import sale_report_status
-
     status = sale_report_status(order.id)
     if status is None:
         return None
