@@ -31,6 +31,8 @@ class PlannedJob:
     job_id: str | None = None
     queue: str = "default"
     kwargs: dict = field(default_factory=dict)
+    # Without Redis: run it in a thread, not inline (work that must not hold the request up).
+    background: bool = False
 
 
 def redis_connection() -> Redis | None:
@@ -53,10 +55,15 @@ def queue(name: str = "default") -> Queue:
 
 
 def enqueue_after_commit(
-    func, *args, job_id: str | None = None, queue_name: str = "default", **kwargs
+    func,
+    *args,
+    job_id: str | None = None,
+    queue_name: str = "default",
+    background: bool = False,
+    **kwargs,
 ) -> None:
     """Run `func` once the current transaction commits; drop it if the transaction rolls back."""
-    plan(PlannedJob(func=func, args=args, job_id=job_id, queue=queue_name, kwargs=kwargs))
+    plan(PlannedJob(func, args, job_id, queue_name, kwargs, background=background))
 
 
 # The job each kind of work models/ asks for (models.infra.after_commit) becomes: filled by jobs/.
@@ -73,10 +80,10 @@ def carries(kind: str):
     return register
 
 
-def planned_job(item) -> PlannedJob | None:
+def planned_job(item: PlannedJob | tuple[str, int]) -> PlannedJob | None:
     """Return the job for an item of after-commit work, or None (logged) when none carries it."""
-    if isinstance(item[0], PlannedJob):
-        return item[0]
+    if isinstance(item, PlannedJob):
+        return item
     kind, row_id = item
     carrier = _CARRIERS.get(kind)
     if carrier is None:
@@ -87,10 +94,13 @@ def planned_job(item) -> PlannedJob | None:
 
 
 def dispatch(job: PlannedJob) -> None:
-    """Send a job to its RQ queue, or run it now when there is no Redis."""
+    """Send a job to its RQ queue, or run it now (or in a thread) when there is no Redis."""
     connection = redis_connection()
     if connection is None:
-        job.func(*job.args, **job.kwargs)
+        if job.background:
+            start_in_background(job.func, *job.args, **job.kwargs)
+        else:
+            job.func(*job.args, **job.kwargs)
         return
     # No RQ retry: each job is backed by a row (report, mail) whose own backoff and relay decide
     # when it goes again; a second retry policy would send on its own clock.
@@ -159,13 +169,13 @@ def enqueue_once(queue_name: str, func, *args, job_id: str, **kwargs) -> bool:
 _background: list[threading.Thread] = []
 
 
-def start_in_background(func, *args) -> None:
-    """Run `func(*args)` in a thread inside this app (the embedded mode's stand-in for a worker)."""
+def start_in_background(func, *args, **kwargs) -> None:
+    """Run `func` in a thread inside this app (the embedded mode's stand-in for a worker)."""
     app = current_app._get_current_object()
 
     def run() -> None:
         with app.app_context():
-            func(*args)
+            func(*args, **kwargs)
 
     thread = threading.Thread(target=run, daemon=True)
     _background.append(thread)

@@ -12,7 +12,7 @@ from extensions import db
 from jobs.alerts import alerted_since
 from jobs.context import in_app_context
 from jobs.lanes import Lane, clock
-from jobs.queues import redis_connection, start_in_background
+from jobs.queues import enqueue_after_commit
 from jobs.reports import alert, retry_report
 from models.base import utcnow
 from models.compliance.outbox import (
@@ -209,32 +209,34 @@ def open_run(store: Store, day: date) -> ReconciliationRun:
     return run
 
 
-def running(store_id: int, day: date) -> ReconciliationRun | None:
-    """Return the day's reconciliation that is still running, if one is."""
+def latest_run(store_id: int, day: date) -> ReconciliationRun | None:
+    """Return the latest reconciliation of a store's business day, if any."""
     return db.session.scalars(
         select(ReconciliationRun)
-        .where(
-            ReconciliationRun.store_id == store_id,
-            ReconciliationRun.business_date == day,
-            ReconciliationRun.finished_at.is_(None),
-            ReconciliationRun.started_at > clock.now() - RUN_GIVEN_UP_AFTER,
-        )
+        .where(ReconciliationRun.store_id == store_id, ReconciliationRun.business_date == day)
         .order_by(ReconciliationRun.id.desc())
         .limit(1)
     ).first()
 
 
-def given_up(run: ReconciliationRun) -> bool:
-    """Say whether an unfinished run has been running so long that its worker must have died."""
-    return run.finished_at is None and run.started_at <= clock.now() - RUN_GIVEN_UP_AFTER
+def run_state(run: ReconciliationRun) -> str:
+    """Say where a run stands: "running", "given_up" (its worker must have died) or "done"."""
+    if run.finished_at is not None:
+        return "done"
+    return "running" if run.started_at > clock.now() - RUN_GIVEN_UP_AFTER else "given_up"
 
 
-def reconcile_later(run_id: int) -> None:
-    """Carry out an opened run away from the web request: an RQ job, or a thread without Redis."""
-    if redis_connection() is not None:
-        carry_out_job(run_id)
-    else:
-        start_in_background(carry_out_job, run_id)
+def start_reconciliation(store: Store, day: date, user_id: int | None) -> ReconciliationRun | None:
+    """Open a run for a person and leave its work to a job; None when one is running already."""
+    latest = latest_run(store.id, day)
+    if latest is not None and run_state(latest) == "running":
+        return None
+    run = open_run(store, day)
+    record("tracktrace.reconcile_started", store_id=store.id, user_id=user_id, obj=run,
+           reason=day.isoformat())  # fmt: skip
+    # The state's paged answers are read off the request: a worker, or a thread without Redis.
+    enqueue_after_commit(carry_out_job, run.id, job_id=f"reconcile-{run.id}", background=True)
+    return run
 
 
 @in_app_context

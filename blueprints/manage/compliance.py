@@ -12,26 +12,16 @@ from blueprints.manage import bp
 from extensions import db
 from jobs.connection_check import check_connection
 from jobs.lanes import clock
-from jobs.queues import enqueue_after_commit
-from jobs.reconcile import (
-    given_up,
-    open_run,
-    reconcile_later,
-    resend_item,
-    resolve_item,
-    running,
-)
+from jobs.reconcile import latest_run, resend_item, resolve_item, run_state, start_reconciliation
 from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
 from models.compliance.outbox import (
     SHOWN_STATUSES,
     ComplianceReport,
     ReconciliationItem,
-    ReconciliationRun,
     license_for,
     oldest_pending,
     status_counts,
 )
-from models.infra.audit import record
 from models.stores.store import Store
 from tracktrace.settings import setting
 
@@ -181,19 +171,14 @@ def compliance_reconcile():
     """Show the latest reconciliation of a business day: its progress, then its differences."""
     store = current_store()
     day = chosen_day(store)
-    run = db.session.scalars(
-        select(ReconciliationRun)
-        .where(ReconciliationRun.store_id == store.id, ReconciliationRun.business_date == day)
-        .order_by(ReconciliationRun.id.desc())
-        .limit(1)
-    ).first()
+    run = latest_run(store.id, day)
     return render(
         "manage/compliance_reconcile.html",
         block="result",
         store=store,
         day=day,
         run=run,
-        given_up=run is not None and given_up(run),
+        state=run_state(run) if run is not None else None,
     )
 
 
@@ -203,14 +188,9 @@ def compliance_reconcile_run():
     """Start reconciling a business day; the state's paged answers are read by a job."""
     store = current_store()
     day = chosen_day(store)
-    if running(store.id, day) is not None:
+    if start_reconciliation(store, day, acting_staff().id) is None:
         flash(f"The reconciliation of {day:%b %-d} is already running.")
-    else:
-        run = open_run(store, day)
-        record("tracktrace.reconcile_started", store_id=store.id, user_id=acting_staff().id,
-               obj=run, reason=day.isoformat())  # fmt: skip
-        enqueue_after_commit(reconcile_later, run.id, job_id=f"reconcile-{run.id}")
-        db.session.commit()
+    db.session.commit()
     return redirect_to(url_for("manage.compliance_reconcile", date=day.isoformat()))
 
 

@@ -8,10 +8,10 @@ PENDING = "pistil.after_commit"
 
 def after_commit(kind: str, row_id: int) -> None:
     """Ask for `kind`'s work on a row (a report to send, a mail) once this transaction commits."""
-    plan(kind, row_id)
+    plan((kind, row_id))
 
 
-def plan(*item) -> None:
+def plan(item: object) -> None:
     """Add an item to the work that waits for this transaction's commit."""
     if db.session().get_transaction() is None:
         # Without a transaction a rollback emits no event and would leave the work behind.
