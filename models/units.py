@@ -135,16 +135,19 @@ def _whole(value: int) -> int:
 
 def money(cents: int) -> str:
     """Write integer cents as dollars, the sign before the dollar sign ("$1,234.56", "-$1.50")."""
-    sign = "-" if _whole(cents) < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
+    sign, dollars, rest = _dollars(cents)
     return f"{sign}${dollars:,}.{rest:02d}"
 
 
 def money_amount(cents: int) -> str:
     """Write integer cents as the bare dollars a person types into a money box ("12.50")."""
-    sign = "-" if _whole(cents) < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
+    sign, dollars, rest = _dollars(cents)
     return f"{sign}{dollars}.{rest:02d}"
+
+
+def _dollars(cents: int) -> tuple[str, int, int]:
+    sign = "-" if _whole(cents) < 0 else ""
+    return (sign, *divmod(abs(cents), 100))
 
 
 def milligrams(mg: int) -> str:
