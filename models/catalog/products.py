@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import db
 from models.base import utcnow
+from models.model import Model
 from models.rules.limits import LIMIT_CATEGORIES
 from models.stores.store import Store
 
@@ -40,7 +40,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Product(db.Model):
+class Product(Model):
     """A menu item of one store; packages hold its stock."""
 
     __tablename__ = "product"

@@ -21,6 +21,7 @@ from extensions import db
 from models.base import utcnow
 from models.compliance.facts import build_fact
 from models.infra.after_commit import after_commit
+from models.model import Model
 from models.sales.orders import Order
 from models.stock.packages import StockMovement
 from models.stores.store import Store
@@ -39,7 +40,7 @@ SHOWN_STATUSES = {
 DIFFERENCE_KINDS = ("missing_at_state", "missing_here", "differs")
 
 
-class ComplianceReport(db.Model):
+class ComplianceReport(Model):
     """A report owed to the state's track-and-trace system, and what happened to it."""
 
     __tablename__ = "compliance_report"
@@ -99,7 +100,7 @@ class ComplianceReport(db.Model):
         return f"{noun} #{self.order_id}"
 
 
-class ComplianceAttempt(db.Model):
+class ComplianceAttempt(Model):
     """One exchange with the state for a report: what we sent and what it answered."""
 
     __tablename__ = "compliance_attempt"
@@ -123,7 +124,7 @@ class ComplianceAttempt(db.Model):
     report: Mapped[ComplianceReport] = relationship(back_populates="attempt_log")
 
 
-class ComplianceLicense(db.Model):
+class ComplianceLicense(Model):
     """A store's reporting lane: paused or not, who sends for it now, and its request pacing."""
 
     __tablename__ = "compliance_license"
@@ -144,7 +145,7 @@ class ComplianceLicense(db.Model):
     store: Mapped[Store] = relationship()
 
 
-class ReconciliationRun(db.Model):
+class ReconciliationRun(Model):
     """One comparison of the state's receipts for a business day with ours."""
 
     __tablename__ = "reconciliation_run"
@@ -166,7 +167,7 @@ class ReconciliationRun(db.Model):
     )
 
 
-class ReconciliationItem(db.Model):
+class ReconciliationItem(Model):
     """A difference between the state's records and ours, and how a person settled it."""
 
     __tablename__ = "reconciliation_item"

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
+from models.model import Model
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One audited action; rows are never updated or deleted (the database refuses)."""
 
     __tablename__ = "audit_event"

@@ -18,13 +18,14 @@ from extensions import db
 from models.base import utcnow
 from models.infra.after_commit import after_commit
 from models.infra.crypto import cipher
+from models.model import Model
 
 log = logging.getLogger("pistil.mail")
 MAIL_STATUSES = ("pending", "sent", "failed", "skipped")
 _BODY_CONTEXT = b"outbox_mail.body"
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """An e-mail owed to a customer or a staff member, and what became of it."""
 
     __tablename__ = "outbox_mail"

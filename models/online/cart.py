@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
+from models.model import Model
 from models.online.menu import availability
 from models.people.customers import Customer, age_on
 from models.people.id_scan import minimum_ages
@@ -71,7 +72,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Cart(db.Model):
+class Cart(Model):
     """A shopper's cart at one store, found by the hash of a token kept in their session."""
 
     __tablename__ = "cart"
@@ -95,7 +96,7 @@ class Cart(db.Model):
     )
 
 
-class CartLine(db.Model):
+class CartLine(Model):
     """A product in a cart: units, or milligrams for goods sold by weight."""
 
     __tablename__ = "cart_line"

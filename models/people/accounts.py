@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.infra import audit
+from models.model import Model
 from models.people.customers import Customer, find_by_medical_card
 from models.people.users import LoginSession
 
@@ -20,7 +21,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     """A one-time password reset link; only the hash of its token is kept."""
 
     __tablename__ = "password_reset"

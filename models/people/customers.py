@@ -12,6 +12,7 @@ from extensions import db
 from models.base import utcnow
 from models.infra.crypto import cipher, normalize_identifier
 from models.infra.passwords import hash_secret, verify_secret
+from models.model import Model
 
 CUSTOMER_KINDS = ("adult_use", "medical", "caregiver")
 ADULT_AGE = 21
@@ -45,7 +46,7 @@ def id_number_hash(number: str) -> str:
     return cipher().blind_index(number, _ID)
 
 
-class Customer(UserMixin, db.Model):
+class Customer(UserMixin, Model):
     """A person who buys, in store or online; online login is optional."""
 
     __tablename__ = "customer"

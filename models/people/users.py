@@ -12,13 +12,14 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.infra.passwords import hash_secret, verify_secret
+from models.model import Model
 from models.stores.store import Store
 
 ROLES = ("budtender", "manager", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff member who signs in with email and password, and on the register with a PIN."""
 
     __tablename__ = "user_account"
@@ -88,7 +89,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id}>"
 
 
-class StoreMembership(db.Model):
+class StoreMembership(Model):
     """A staff member's role at one store."""
 
     __tablename__ = "store_membership"
@@ -126,7 +127,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser: the cookie holds a random token, this row decides if it still counts.
 
     Flask's cookie session alone would keep working after logout if it were copied, so every request

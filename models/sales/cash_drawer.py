@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.infra import audit
+from models.model import Model
 from models.people.users import User
 from models.sales.orders import Tender
 from models.stores.store import Store
@@ -53,7 +54,7 @@ class DrawerShort(DrawerError):
     """More cash asked of a drawer than it should hold (the message never says how much)."""
 
 
-class CashDrawer(db.Model):
+class CashDrawer(Model):
     """One drawer session on a register: from the opening float to the closing count."""
 
     __tablename__ = "cash_drawer"
@@ -109,7 +110,7 @@ class CashDrawer(db.Model):
         return f"<CashDrawer {self.id} {self.name}>"
 
 
-class DrawerEntry(db.Model):
+class DrawerEntry(Model):
     """Cash that left the drawer other than as change: a drop to the safe, a paid-out, a refund."""
 
     __tablename__ = "drawer_entry"

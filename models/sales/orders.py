@@ -5,9 +5,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
+from models.model import Model
 from models.people.customers import Customer
 from models.people.users import User
 from models.stores.store import Store
@@ -26,7 +26,7 @@ ORDER_STATUSES = (
 TENDER_KINDS = ("cash", "debit", "gift_card", "store_credit")
 
 
-class Order(db.Model):
+class Order(Model):
     """A sale in progress or done, from the register or the online menu."""
 
     __tablename__ = "sale_order"
@@ -108,7 +108,7 @@ class Order(db.Model):
     )
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     """One line of an order, with the product as it was when sold and the package it came from."""
 
     __tablename__ = "order_line"
@@ -161,7 +161,7 @@ class OrderLine(db.Model):
     product: Mapped[Product] = relationship(viewonly=True)
 
 
-class Tender(db.Model):
+class Tender(Model):
     """A payment toward an order; cash records what was handed over and the change."""
 
     __tablename__ = "tender"

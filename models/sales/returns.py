@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
+from models.model import Model
 from models.people.users import User
 from models.sales.cash_drawer import DrawerEntry
 from models.sales.orders import Order, OrderLine
@@ -25,7 +26,7 @@ from models.stores.store import Store
 REFUND_KINDS = ("paid", "cash", "debit")
 
 
-class SaleReturn(db.Model):
+class SaleReturn(Model):
     """Items taken back on one completed sale at one time, and the money handed back."""
 
     __tablename__ = "sale_return"
@@ -72,7 +73,7 @@ class SaleReturn(db.Model):
         return [(label, cents) for label, cents in parts if cents]
 
 
-class SaleReturnLine(db.Model):
+class SaleReturnLine(Model):
     """One sold line coming back in a return: how much, restocked or destroyed, and its refund."""
 
     __tablename__ = "sale_return_line"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
+from models.model import Model
 from models.units import stock
 
 PACKAGE_UNITS = ("each", "grams")
@@ -15,7 +16,7 @@ LAB_STATUSES = ("passed", "pending", "failed")
 MOVEMENT_KINDS = ("receive", "sale", "void", "return", "adjustment", "count", "destroy")
 
 
-class Package(db.Model):
+class Package(Model):
     """A state-tagged package: each units, or grams held as integer milligrams."""
 
     __tablename__ = "package"
@@ -53,7 +54,7 @@ class Package(db.Model):
         return f"<Package {self.tag}>"
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """One change to a package's quantity; the ledger always sums to the package's quantity."""
 
     __tablename__ = "stock_movement"
@@ -81,7 +82,7 @@ class StockMovement(db.Model):
     package: Mapped[Package] = relationship()
 
 
-class Reservation(db.Model):
+class Reservation(Model):
     """An online order's hold on a package until it expires or is released."""
 
     __tablename__ = "reservation"

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from extensions import db
 from models.base import utcnow
 from models.infra.crypto import cipher
+from models.model import Model
 
 # The state systems a store reports to, by how people name them.
 TRACKTRACE_LABELS = {"metrc": "Metrc", "biotrack": "BioTrack"}
 
 
-class Store(db.Model):
+class Store(Model):
     """A licensed dispensary location."""
 
     __tablename__ = "store"
