@@ -20,7 +20,8 @@ from models.rules.limits import (
     parse_line,
     sale_time,
 )
-from models.rules.packs import RulePack, RulePackError, load_pack
+from models.rules.pack_rules import RulePack, RulePackError
+from models.rules.packs import load_pack
 from models.rules.taxes import PricedLine, TaxInputError, quote
 from models.units import UnitError, parse_decimal, parse_money
 

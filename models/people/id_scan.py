@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.people.customers import ADULT_AGE, MEDICAL_AGE, age_on
-from models.rules.packs import RulePack
+from models.rules.pack_rules import RulePack
 
 # A keyboard-wedge scanner types the barcode's LF/RS/CR separators as Enter keys, or drops them;
 # either way every data element starts with its three-letter id (DAQ, DCS, DBB...).

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from models.units import DOWN, NEAREST, UP, amount, unit_name
 
 if TYPE_CHECKING:
-    from models.rules.packs import LimitRule, RulePack
+    from models.rules.pack_rules import LimitRule, RulePack
 
 # The one vocabulary of limit categories, shared by products, packs, the CLI and the engine.
 LIMIT_CATEGORIES = (

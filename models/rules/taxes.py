@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from models.rules.limits import LIMIT_CATEGORIES, NOT_LIMITED, CartLine
 
 if TYPE_CHECKING:
-    from models.rules.packs import RulePack, TaxRule
+    from models.rules.pack_rules import RulePack, TaxRule
 
 # Prices are positive, so "up" (away from zero) is Oregon's "round up to the next cent".
 ROUNDING_MODES = {

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.pack_rules import RulePackError
 from models.rules.packs import (
     RULES_DIR,
-    RulePackError,
     available_states,
     load_pack,
     load_pack_file,
