@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.rules.limits import CartLine, CustomerProfile, PastPurchase, evaluate  # noqa: E402
+from models.rules.cart_lines import CartLine, CustomerProfile, PastPurchase  # noqa: E402
+from models.rules.limits import evaluate  # noqa: E402
 from models.rules.packs import load_pack  # noqa: E402
 from models.rules.taxes import PricedLine, quote  # noqa: E402
 

@@ -7,7 +7,8 @@ from register_support import make_package, make_product, open_sale
 from storefront_support import add, enter, open_all_day, order_id_from, sign_in, stock
 from storefront_support import checkout as place_order
 
-from models.rules.limits import CartLine, CustomerProfile, evaluate
+from models.rules.cart_lines import CartLine, CustomerProfile
+from models.rules.limits import evaluate
 from models.rules.packs import load_pack
 from support import CSRF_TOKEN, store_today
 

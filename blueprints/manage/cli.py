@@ -12,14 +12,8 @@ from zoneinfo import ZoneInfo
 import click
 from flask.cli import AppGroup
 
-from models.rules.limits import (
-    CartLine,
-    CustomerProfile,
-    PastPurchase,
-    evaluate,
-    parse_line,
-    sale_time,
-)
+from models.rules.cart_lines import CartLine, CustomerProfile, PastPurchase, parse_line
+from models.rules.limits import evaluate, sale_time
 from models.rules.pack_rules import RulePack, RulePackError
 from models.rules.packs import load_pack
 from models.rules.taxes import PricedLine, TaxInputError, quote

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
-from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.rules.packs import available_states, load_pack
 from models.units import UnitError, parse_grams, parse_milligrams, parse_money
 

@@ -6,7 +6,7 @@ from blueprints.access import current_store, staff_required
 from blueprints.htmx import form_error_status, fragment_of, render
 from blueprints.manage import bp
 from blueprints.manage.forms import MAX_LINES, WhatIfForm, WhatIfLineForm
-from models.rules.limits import CartLine
+from models.rules.cart_lines import CartLine
 from models.rules.purchase_limits import what_if
 from models.rules.taxes import TaxInputError
 

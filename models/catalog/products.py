@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import utcnow
 from models.model import Model
-from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.stores.store import Store
 
 MENU_CATEGORIES = (

@@ -17,7 +17,8 @@ from models.model import Model
 from models.online.menu import availability
 from models.people.customers import Customer, age_on
 from models.people.id_scan import minimum_ages
-from models.rules.limits import CustomerProfile, PastPurchase, evaluate
+from models.rules.cart_lines import CustomerProfile, PastPurchase
+from models.rules.limits import evaluate
 from models.rules.purchase_limits import (
     CartCheck,
     allowed_local_rates,

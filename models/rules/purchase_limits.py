@@ -12,10 +12,12 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.people.customers import Customer, age_on
-from models.rules.limits import CartLine, CustomerProfile, PastPurchase, Refusal, Verdict, evaluate
+from models.rules.cart_lines import CartLine, CustomerProfile, PastPurchase
+from models.rules.limits import evaluate
 from models.rules.pack_rules import RulePack
 from models.rules.packs import load_pack
 from models.rules.taxes import PricedLine, TaxQuote, quote
+from models.rules.verdicts import Refusal, Verdict
 from models.sales.orders import Order, OrderLine
 from models.stores.store import Store
 from models.units import quantity

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.rules.schema_fields import (
     ADDRESS,
     ADDRESS_KINDS,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainValidator, ValidationInfo
 
-from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.cart_lines import LIMIT_CATEGORIES
 
 CONFIDENCES = ("H", "M", "L")
 WINDOWS = ("transaction", "calendar_day", "calendar_month", "rolling_days")

@@ -16,7 +16,7 @@ from decimal import (
 )
 from typing import TYPE_CHECKING, Any
 
-from models.rules.limits import LIMIT_CATEGORIES, NOT_LIMITED, CartLine
+from models.rules.cart_lines import LIMIT_CATEGORIES, NOT_LIMITED, CartLine
 
 if TYPE_CHECKING:
     from models.rules.pack_rules import RulePack, TaxRule

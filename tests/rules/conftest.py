@@ -5,8 +5,10 @@ from datetime import datetime
 
 import pytest
 
-from models.rules.limits import CustomerProfile, PastPurchase, Verdict, evaluate, parse_line
+from models.rules.cart_lines import CustomerProfile, PastPurchase, parse_line
+from models.rules.limits import evaluate
 from models.rules.packs import load_pack
+from models.rules.verdicts import Verdict
 
 # A store-local sale time; history entries are store-local too unless they carry a zone.
 AT = datetime(2026, 7, 1, 12, 0)

@@ -5,15 +5,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from models.rules.limits import (
+from models.rules.cart_lines import (
     LIMIT_CATEGORIES,
     CartLine,
     CustomerProfile,
     PastPurchase,
-    evaluate,
     parse_amount_mg,
     parse_line,
 )
+from models.rules.limits import evaluate
 from models.rules.packs import load_pack
 
 AT = datetime(2026, 7, 1, 12, 0)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.rules.limits import LIMIT_CATEGORIES, CartLine, CustomerProfile, PastPurchase, evaluate
+from models.rules.cart_lines import LIMIT_CATEGORIES, CartLine, CustomerProfile, PastPurchase
+from models.rules.limits import evaluate
 from models.rules.packs import available_states, load_pack
 from models.rules.taxes import PricedLine, quote
 

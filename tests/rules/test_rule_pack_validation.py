@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.rules.limits import LIMIT_CATEGORIES
+from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.rules.pack_rules import RulePackError
 from models.rules.packs import (
     RULES_DIR,

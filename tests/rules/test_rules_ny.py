@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from models.rules.limits import CustomerProfile, evaluate
+from models.rules.cart_lines import CustomerProfile
+from models.rules.limits import evaluate
 from models.rules.packs import load_pack
 
 AT = datetime(2026, 7, 1, 12, 0)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from models.rules.limits import CartLine
+from models.rules.cart_lines import CartLine
 from models.rules.packs import load_pack
 from models.rules.taxes import PricedLine, TaxInputError, quote
 
