@@ -105,14 +105,39 @@ def parse_aamva(text: str) -> IdDocument:
             "Scan the large barcode on the back of the license."
         )
     country = (found.get("DCG") or "USA").upper()
+    birth, expires = _birth_and_expiry(found, country, version)
+    first, middle, last = _holder_name(found)
+    return IdDocument(
+        first_name=_title(first),
+        last_name=_title(last),
+        middle_name=_title(middle) if middle.upper() not in ("NONE", "UNAVL", "") else "",
+        date_of_birth=birth,
+        expires=expires,
+        id_number=found["DAQ"].strip().upper(),
+        state=_issuing_state(found),
+        country=country,
+        aamva_version=version,
+    )
+
+
+def _birth_and_expiry(
+    found: dict[str, str], country: str, version: int | None
+) -> tuple[date, date]:
+    """Read the date of birth (DBB) and the expiry (DBA) in the order the issuer writes dates."""
     # Canada and Mexico, and the 2000 standard (version 1), write dates year first.
     iso_first = country in ("CAN", "MEX") or version == 1
     if "DBB" not in found:
         raise IdScanError("The license's date of birth could not be read. Scan it again.")
     if "DBA" not in found:
         raise IdScanError("The license's expiry date could not be read. Scan it again.")
-    birth = _date(found["DBB"], iso_first, "date of birth")
-    expires = _date(found["DBA"], iso_first, "expiry date")
+    return (
+        _date(found["DBB"], iso_first, "date of birth"),
+        _date(found["DBA"], iso_first, "expiry date"),
+    )
+
+
+def _holder_name(found: dict[str, str]) -> tuple[str, str, str]:
+    """Read first, middle and last name from the separate fields or the older combined ones."""
     last = found.get("DCS") or found.get("DAB") or ""
     first = found.get("DAC") or ""
     middle = found.get("DAD") or ""
@@ -125,20 +150,15 @@ def parse_aamva(text: str) -> IdDocument:
         first = first or (parts[1] if len(parts) > 1 else "")
     if not last or not first:
         raise IdScanError("The name on the license could not be read. Scan it again.")
+    return first, middle, last
+
+
+def _issuing_state(found: dict[str, str]) -> str:
+    """Read the two-letter jurisdiction (DAJ) that issued the license."""
     state = (found.get("DAJ") or "").strip().upper()[:2]
     if not re.fullmatch(r"[A-Z]{2}", state):
         raise IdScanError("The issuing state could not be read from the license. Scan it again.")
-    return IdDocument(
-        first_name=_title(first),
-        last_name=_title(last),
-        middle_name=_title(middle) if middle.upper() not in ("NONE", "UNAVL", "") else "",
-        date_of_birth=birth,
-        expires=expires,
-        id_number=found["DAQ"].strip().upper(),
-        state=state,
-        country=country,
-        aamva_version=version,
-    )
+    return state
 
 
 def _title(value: str) -> str:
@@ -191,8 +211,7 @@ def check_eligibility(
         )
     adult_age, medical_age = minimum_ages(pack)
     age = age_on(birth, today)
-    has_card = card_expires is not None
-    card_valid = has_card and card_expires >= today
+    card_valid = card_expires is not None and card_expires >= today
     if card_valid and sells_medical:
         if age < medical_age:
             raise CheckInRefused(
@@ -204,7 +223,7 @@ def check_eligibility(
             f"Under {adult_age} (age {age}): this store sells adult-use only, so a medical "
             f"card does not let someone under {adult_age} buy here."
         )
-    if has_card and not card_valid:
+    if card_expires is not None and not card_valid:
         expired = f"Medical card expired on {_fmt(card_expires)}."
         if card_presented or age < adult_age or not sells_adult_use:
             if age < adult_age:

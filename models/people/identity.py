@@ -132,14 +132,7 @@ def edit_identity(
     id_expires: date | None,
 ) -> list[str]:
     """Change a customer's stored identity; a manager does it or approves it, with a reason."""
-    if not may_edit_identity(user, store) and (
-        approver is None or not approver.has_role(store, "manager")
-    ):
-        raise IdentityEditRefused(
-            "Only a manager can change a customer's identity: ask a manager to approve with "
-            "their PIN.",
-            403,
-        )
+    _require_manager(store, user, approver)
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise IdentityEditRefused("Say why the identity on file changes (for the audit trail).")
@@ -148,12 +141,7 @@ def edit_identity(
         raise IdentityEditRefused("A customer needs a first and a last name.")
     number = (id_number or "").strip()
     if number:
-        taken = [c for c in find_by_id_number(number) if c.id != customer.id]
-        if any(c.id_state in (None, id_state or customer.id_state) for c in taken):
-            raise IdentityEditRefused(
-                "That ID number is on another customer's record. Check the ID; a manager can "
-                "look into the two records."
-            )
+        _refuse_number_of_another(customer, number, id_state or customer.id_state)
     wanted = {
         "first_name": first_name[:80],
         "last_name": last_name[:80],
@@ -161,15 +149,7 @@ def edit_identity(
         "id_state": (id_state or "").strip().upper() or customer.id_state,
         "id_expires": id_expires or customer.id_expires,
     }
-    changed = [name for name, value in wanted.items() if getattr(customer, name) != value]
-    for name in changed:
-        setattr(customer, name, wanted[name])
-    if number and same_id_number(customer, number) is not True:
-        customer.id_number = number
-        changed.append("id_number")
-    if not changed:
-        raise IdentityEditRefused("Nothing changed: the record already says this.")
-    changed.sort(key=IDENTITY_FIELDS.index)
+    changed = _apply_identity(customer, wanted, number)
     audit.record(
         "customer.identity_edited",
         store_id=store.id,
@@ -179,6 +159,42 @@ def edit_identity(
         fields=changed,
         approved_by=approver.id if approver is not None else None,
     )
+    return changed
+
+
+def _require_manager(store: Store, user: User, approver: User | None) -> None:
+    """Refuse an identity edit that neither a manager makes nor a manager approves."""
+    if may_edit_identity(user, store):
+        return
+    if approver is None or not approver.has_role(store, "manager"):
+        raise IdentityEditRefused(
+            "Only a manager can change a customer's identity: ask a manager to approve with "
+            "their PIN.",
+            403,
+        )
+
+
+def _refuse_number_of_another(customer: Customer, number: str, state: str | None) -> None:
+    """Refuse an ID number that another record holds (for the same state, or any state)."""
+    taken = [c for c in find_by_id_number(number) if c.id != customer.id]
+    if any(c.id_state in (None, state) for c in taken):
+        raise IdentityEditRefused(
+            "That ID number is on another customer's record. Check the ID; a manager can "
+            "look into the two records."
+        )
+
+
+def _apply_identity(customer: Customer, wanted: dict[str, object], number: str) -> list[str]:
+    """Set the fields that differ and give their names in form order; refuse when none do."""
+    changed = [name for name, value in wanted.items() if getattr(customer, name) != value]
+    for name in changed:
+        setattr(customer, name, wanted[name])
+    if number and same_id_number(customer, number) is not True:
+        customer.id_number = number
+        changed.append("id_number")
+    if not changed:
+        raise IdentityEditRefused("Nothing changed: the record already says this.")
+    changed.sort(key=IDENTITY_FIELDS.index)
     return changed
 
 
@@ -201,4 +217,10 @@ def identity_changes(
     )
     ids = {e.details.get("approved_by") for e in events} - {None}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
-    return [(event, names.get(event.details.get("approved_by"))) for event in events]
+    return [(event, _approver_name(event, names)) for event in events]
+
+
+def _approver_name(event: audit.AuditEvent, names: dict[int, str]) -> str | None:
+    """Name the manager who approved an identity change, if one did."""
+    approver = event.details.get("approved_by")
+    return names.get(approver) if isinstance(approver, int) else None
