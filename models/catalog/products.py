@@ -1,6 +1,7 @@
 """Products: the menu items a store sells, with the potency and weight the limit engine needs."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +10,9 @@ from models.base import utcnow
 from models.model import Model
 from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.stores.store import Store
+
+if TYPE_CHECKING:
+    from models.stock.packages import Package
 
 MENU_CATEGORIES = (
     "flower",
@@ -90,7 +94,7 @@ class Product(Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     store: Mapped[Store] = relationship()
-    packages: Mapped[list["Package"]] = relationship(  # noqa: F821
+    packages: Mapped[list["Package"]] = relationship(
         back_populates="product", order_by="Package.expires_on"
     )
 

@@ -1,6 +1,7 @@
 """The append-only audit trail: who did what, where, when and why."""
 
 from datetime import datetime
+from typing import Protocol
 
 from flask import g, has_request_context, request
 from sqlalchemy import JSON, ForeignKey, String, select
@@ -70,13 +71,22 @@ ACTION_LABELS = {
 }
 
 
+class Recorded(Protocol):
+    """A row an audit event can point at: its table and its primary key."""
+
+    __tablename__: str
+
+    @property
+    def id(self) -> int: ...
+
+
 def record(
     action: str,
     *,
     store_id: int | None = None,
     user_id: int | None = None,
     customer_id: int | None = None,
-    obj: object | None = None,
+    obj: Recorded | None = None,
     reason: str | None = None,
     **details,
 ) -> AuditEvent:

@@ -76,8 +76,8 @@ def is_own_record(user: User, customer: Customer) -> bool:
 
 
 def check_card_form(number: str | None, expires: date | None, read: str | None, checked: bool,
-                    today: date) -> str:  # fmt: skip
-    """Refuse a card entry the budtender has not finished; return the number, trimmed."""
+                    today: date) -> tuple[str, date]:  # fmt: skip
+    """Refuse a card entry the budtender has not finished; return the trimmed number and expiry."""
     number = (number or "").strip()
     if not checked:
         raise CardCheckRefused(
@@ -96,7 +96,7 @@ def check_card_form(number: str | None, expires: date | None, read: str | None, 
             f"This card expired on {_fmt(expires)}; an expired card cannot be verified. "
             "Until the patient renews it they buy as adult use."
         )
-    return number
+    return number, expires
 
 
 def _release_claim(holder: Customer, store: Store, user: User) -> None:
@@ -151,14 +151,14 @@ def verify_card(
     if not store.sells_medical:
         raise CardCheckRefused("This store does not serve medical patients.", 404)
     today = store.business_date()
-    number = check_card_form(number, expires, read, checked, today)
+    number, expires = check_card_form(number, expires, read, checked, today)
     if is_own_record(user, customer):
         raise CardCheckRefused(
             "You cannot verify your own medical card. Ask another budtender or a manager."
         )
     holder = find_by_medical_card(number)
-    other = holder is not None and holder.id != customer.id
-    if other and holder.card_check_holds(today):
+    other = holder if holder is not None and holder.id != customer.id else None
+    if other is not None and other.card_check_holds(today):
         raise CardCheckRefused(
             "This card is already verified for another customer. Check that the card and "
             "the ID belong to the person in front of you; a manager can look into it."
@@ -171,8 +171,8 @@ def verify_card(
             f"The state has this card expiring on {_fmt(answer.expires)}, not "
             f"{_fmt(expires)}. Check the date on the card."
         )
-    if other:
-        _release_claim(holder, store, user)
+    if other is not None:
+        _release_claim(other, store, user)
     customer.medical_card_number = number
     customer.medical_card_state = store.state
     customer.medical_card_expires = expires

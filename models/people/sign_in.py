@@ -8,6 +8,7 @@ the lock.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -18,6 +19,8 @@ from models.people.customers import Customer
 from models.people.users import User
 
 LOCK_MINUTES = 15
+# Staff and customers sign in the same way, each against their own table.
+Account = TypeVar("Account", User, Customer)
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,7 @@ class SignInAttempt:
     account: User | Customer | None = None
 
 
-def try_password(
-    model: type[User] | type[Customer], email: str, password: str, lock_after: int
-) -> SignInAttempt:
+def try_password(model: type[Account], email: str, password: str, lock_after: int) -> SignInAttempt:
     """Check an account's password; lock it for LOCK_MINUTES after `lock_after` failures."""
     account = db.session.scalar(
         select(model)

@@ -119,7 +119,14 @@ def parse_amount_mg(text: str, g_per_oz: Decimal = Decimal("28.3495")) -> int:
     match = _AMOUNT.match(text.strip().lower())
     if not match:
         raise ValueError(f"{text!r} is not an amount like 3.5g, 1600mg or 355ml")
-    factor = {"mg": 1, "g": 1000, "kg": 1000000, "ml": 1000, "oz": g_per_oz * 1000}[match.group(2)]
+    factors = {
+        "mg": Decimal(1),
+        "g": Decimal(1000),
+        "kg": Decimal(1000000),
+        "ml": Decimal(1000),
+        "oz": g_per_oz * 1000,
+    }
+    factor = factors[match.group(2)]
     value = Decimal(match.group(1)) * factor
     if value != value.to_integral_value():
         raise ValueError(f"{text!r} is {value} mg, not a whole number of milligrams")

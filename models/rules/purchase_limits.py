@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy import BindParameter, Row, bindparam, or_, select
 
 from extensions import db
 from models.base import utcnow
@@ -145,7 +145,7 @@ def buyer_refusals(verdict: Verdict, customer: Customer | None, customer_class: 
 def _history_query():
     """Build the history read once (it runs on every cart change)."""
     # Building a statement costs more Python time than SQLite takes to run this one.
-    buyer = bindparam("buyer")
+    buyer: BindParameter[int] = bindparam("buyer")
     buyers = select(Customer.id).where(
         or_(Customer.id == buyer, Customer.caregiver_for_id == buyer)
     )
