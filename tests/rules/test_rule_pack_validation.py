@@ -217,6 +217,31 @@ BAD = [
         lambda d: _tax(d).update(rounding="banker"),
         "tax 'zz_excise': rounding must be one of",
     ),
+    (
+        "exemptions not a list",
+        lambda d: _tax(d).update(exempt={"classes": ["adult_use"]}),
+        "tax 'zz_excise': expected a list",
+    ),
+    (
+        "missing fields listed together",
+        lambda d: (_limit(d).pop("cap"), _limit(d).pop("unit")),
+        "limit 'zz_pool': missing cap, unit",
+    ),
+    (
+        "window field typo",
+        lambda d: _limit(d).update(window={"type": "transaction", "dayz": 3}),
+        "limit 'zz_pool' window: unknown field(s) dayz",
+    ),
+    (
+        "class cycle",
+        lambda d: d["customer_classes"].update(a={"extends": "b"}, b={"extends": "a"}),
+        "class 'a': extends forms a cycle",
+    ),
+    (
+        "bad constant",
+        lambda d: d.update(constants={"g_per_oz": "28"}),
+        "constants: g_per_oz must be a number, not '28'",
+    ),
     ("time zone", lambda d: d.update(timezone="Mars/Olympus"), "pack: unknown time zone"),
     ("state mismatch", lambda d: d.update(state="CO"), "does not match the file name"),
 ]
