@@ -15,10 +15,10 @@ from sqlalchemy import select
 from extensions import db
 from jobs.context import in_app_context
 from jobs.holds import release_expired_holds
-from jobs.lanes import clock
 from jobs.mail import relay_mail
 from jobs.reconcile import page_overdue_differences, reconcile
 from jobs.relay import relay
+from models.compliance.clock import clock
 from models.compliance.outbox import ReconciliationRun
 from models.stores.store import Store
 

@@ -20,8 +20,8 @@ from sqlalchemy import func, or_, select, update
 
 from extensions import db
 from jobs.context import in_app_context
-from jobs.lanes import clock
 from jobs.queues import PlannedJob, carries, enqueue_once, redis_connection
+from models.compliance.clock import clock
 from models.infra.mail import MAIL_STATUSES, OutboxMail, smtp_url
 from models.people.customers import Customer
 from models.people.users import User

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from jobs.alerts import alerted_since
 from jobs.context import in_app_context
-from jobs.lanes import Lane, clock
+from jobs.lanes import Lane
 from jobs.queues import enqueue_after_commit
-from jobs.reports import alert, retry_report
 from models.base import utcnow
+from models.compliance.alerts import alert, alerted_since
+from models.compliance.clock import clock
+from models.compliance.commands import retry_report
 from models.compliance.outbox import (
     ComplianceReport,
     ReconciliationItem,

@@ -12,9 +12,8 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from extensions import db
-from jobs.alerts import mail_managers
 from jobs.context import in_app_context
-from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
+from jobs.lanes import Lane, LeaseLost, backoff_seconds
 from jobs.queues import (
     PlannedJob,
     carries,
@@ -22,13 +21,15 @@ from jobs.queues import (
     redis_connection,
     start_in_background,
 )
+from models.compliance.alerts import alert
+from models.compliance.clock import clock
+from models.compliance.commands import pause_license
 from models.compliance.outbox import (
     ComplianceAttempt,
     ComplianceLicense,
     ComplianceReport,
+    oldest_pending,
 )
-from models.infra.after_commit import after_commit
-from models.infra.audit import record
 from models.people.customers import Customer
 from models.sales.orders import Order
 from models.stores.store import Store
@@ -95,20 +96,9 @@ def drain_license(store_id: int) -> str:
             return "lease_lost"
         finally:
             lane.release()
-        if outcome == "idle" and head_of(store_id) is not None:
+        if outcome == "idle" and oldest_pending(store_id) is not None:
             continue
         return outcome
-
-
-def head_of(store_id: int) -> ComplianceReport | None:
-    """Return the license's oldest pending report: the only one that may go next."""
-    report = db.session.scalars(
-        select(ComplianceReport)
-        .where(ComplianceReport.store_id == store_id, ComplianceReport.status == "pending")
-        .order_by(ComplianceReport.id)
-        .limit(1)
-    ).first()
-    return report
 
 
 def work_lane(lane: Lane) -> str:
@@ -121,7 +111,7 @@ def work_lane(lane: Lane) -> str:
         )
         if lane_row.paused:
             return "paused"
-        head = head_of(lane.store_id)
+        head = oldest_pending(lane.store_id)
         if head is None:
             return "idle"
         now = clock.now()
@@ -384,81 +374,6 @@ def hold_license(store_id: int, until) -> None:
     )
 
 
-def pause_license(store_id: int, reason: str, *, user_id: int | None = None) -> None:
-    """Stop reporting for a license until a person resumes it, and alert."""
-    db.session.execute(
-        update(ComplianceLicense)
-        .where(ComplianceLicense.store_id == store_id)
-        .values(paused=True, pause_reason=reason, paused_at=clock.now())
-    )
-    alert(store_id, "tracktrace.license_paused", reason, user_id=user_id)
-
-
-def alert(
-    store_id: int,
-    action: str,
-    message: str,
-    report: ComplianceReport | None = None,
-    *,
-    user_id: int | None = None,
-    path: str | None = None,
-) -> None:
-    """Raise an alert: an audit event the back office shows, an error in the logs, and a mail."""
-    # `path` is the back-office page the mail points to, when the report's page is not the one.
-    mail_managers(store_id, action, message, report, user_id=user_id, path=path)
-    record(action, store_id=store_id, user_id=user_id, obj=report, reason=message[:300])
-    # The state's words can quote a patient's card number: they stay on the report's page.
-    log.error("store %s: %s%s", store_id, action, f" (report #{report.id})" if report else "")
-
-
-def retry_report(report: ComplianceReport, user_id: int | None, *, reason: str) -> None:
-    """Put a report back in the queue; it asks the state first, so a retry never doubles it."""
-    report.status = "pending"
-    report.next_attempt_at = None
-    # Whatever happened before, a person's retry checks with the state before sending again.
-    report.in_doubt = report.in_doubt or report.attempts > 0
-    record("tracktrace.report_retried", store_id=report.store_id, user_id=user_id, obj=report,
-           reason=reason[:300])  # fmt: skip
-    after_commit("report", report.id)
-
-
-def mark_handled(report: ComplianceReport, user_id: int | None, note: str) -> None:
-    """Record that a person entered a report in the state's own screens (audited)."""
-    note = note.strip()
-    if not note:
-        raise ValueError("Say how the report was handled (e.g. entered in Metrc by hand).")
-    report.status = "sent"
-    report.dry_run = False
-    report.in_doubt = False
-    report.next_attempt_at = None
-    report.sent_at = clock.now()
-    report.last_error = f"Handled by hand: {note}"[:1000]
-    record("tracktrace.report_handled", store_id=report.store_id, user_id=user_id, obj=report,
-           reason=note[:300])  # fmt: skip
-
-
-def resume_license(store_id: int, user_id: int | None) -> None:
-    """Let a paused license report again and wake its sender (audited)."""
-    ensure_license_row(store_id, commit=False)
-    db.session.execute(
-        update(ComplianceLicense)
-        .where(ComplianceLicense.store_id == store_id)
-        .values(paused=False, pause_reason=None, paused_at=None, not_before=None)
-    )
-    record("tracktrace.license_resumed", store_id=store_id, user_id=user_id)
-    head = head_of(store_id)
-    if head is not None:
-        after_commit("report", head.id)
-
-
-def pause_by_hand(store_id: int, user_id: int | None, reason: str) -> None:
-    """Stop reporting for a license on a person's word (audited)."""
-    ensure_license_row(store_id, commit=False)
-    pause_license(
-        store_id, f"Paused by hand: {reason.strip() or 'no reason given'}", user_id=user_id
-    )
-
-
 def warm_up() -> None:
     """Compile the send job's statements in the worker before it forks its work horses.
 
@@ -470,7 +385,7 @@ def warm_up() -> None:
     configure_mappers()
     nobody = -1
     db.session.scalar(select(ComplianceReport.store_id).where(ComplianceReport.id == nobody))
-    head_of(nobody)
+    oldest_pending(nobody)
     db.session.scalar(select(ComplianceLicense).where(ComplianceLicense.store_id == nobody))
     db.session.scalar(select(ComplianceReport).where(ComplianceReport.key == "warm-up"))
     db.session.get(ComplianceReport, nobody)

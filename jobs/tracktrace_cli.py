@@ -12,7 +12,7 @@ from jobs.cron import run_forever
 from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
 from jobs.relay import relay
-from jobs.reports import retry_report
+from models.compliance.commands import retry_report
 from models.compliance.outbox import ComplianceReport, license_for, oldest_pending, status_counts
 from models.rules.packs import load_pack
 from models.stores.store import Store

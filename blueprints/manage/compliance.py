@@ -11,9 +11,9 @@ from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
 from jobs.connection_check import check_connection
-from jobs.lanes import clock
 from jobs.reconcile import latest_run, resend_item, resolve_item, run_state, start_reconciliation
-from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
+from models.compliance.clock import clock
+from models.compliance.commands import mark_handled, pause_by_hand, resume_license, retry_report
 from models.compliance.outbox import (
     SHOWN_STATUSES,
     ComplianceReport,

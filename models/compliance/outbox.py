@@ -15,6 +15,8 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -292,3 +294,15 @@ def license_for(store_id: int) -> ComplianceLicense | None:
     return db.session.scalar(
         select(ComplianceLicense).where(ComplianceLicense.store_id == store_id)
     )
+
+
+def ensure_license_row(store_id: int, *, commit: bool = True) -> None:
+    """Create the store's lane row if it has none (two racing senders both succeed)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ComplianceLicense)
+        .values(store_id=store_id, paused=False, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["store_id"])
+    )
+    if commit:
+        db.session.commit()

@@ -8,9 +8,9 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 
 from extensions import db
 from jobs.cron import due_reconciliations, tick
-from jobs.lanes import clock
 from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile, resend_item, resolve_item
+from models.compliance.clock import clock
 from models.compliance.outbox import ReconciliationItem, queue_report
 from models.infra.audit import AuditEvent
 from support import base_config
