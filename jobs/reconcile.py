@@ -4,6 +4,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -22,6 +23,7 @@ from models.compliance.outbox import (
     ReconciliationRun,
     queue_report,
 )
+from models.compliance.payloads import SaleFact
 from models.infra.audit import record
 from models.sales.orders import Order
 from models.stores.store import Store
@@ -87,7 +89,8 @@ def our_sales(store: Store, day: date) -> dict[str, Ours]:
         ).all()
         sale = next((r for r in reports if r.kind == "sale"), None)
         latest = next((r for r in reversed(reports) if r.kind in ("sale", "return")), None)
-        lines = latest.payload["lines"] if latest else []
+        # Sale and return rows hold a sale's snapshot: its lines as they stand.
+        lines = cast(SaleFact, latest.payload)["lines"] if latest else []
         ours[str(order.id)] = Ours(
             external_number=str(order.id),
             order_id=order.id,
@@ -243,7 +246,7 @@ def start_reconciliation(store: Store, day: date, user_id: int | None) -> Reconc
 @in_app_context
 def carry_out_job(run_id: int) -> None:
     """Carry out an opened run (the job the back office's "Reconcile now" starts)."""
-    carry_out(db.session.get(ReconciliationRun, run_id))
+    carry_out(db.session.get_one(ReconciliationRun, run_id))
 
 
 def reconcile(store: Store, day: date) -> ReconciliationRun:
@@ -255,7 +258,7 @@ def reconcile(store: Store, day: date) -> ReconciliationRun:
 
 def carry_out(run: ReconciliationRun) -> ReconciliationRun:
     """Fetch the state's receipts for an opened run, compare them with ours, keep what differs."""
-    store, day = db.session.get(Store, run.store_id), run.business_date
+    store, day = db.session.get_one(Store, run.store_id), run.business_date
     if store.tracktrace_dry_run:
         run.error = "Dry run: nothing was sent to the state, so there is nothing to compare."
         run.finished_at = clock.now()
@@ -264,12 +267,12 @@ def carry_out(run: ReconciliationRun) -> ReconciliationRun:
     try:
         theirs = fetch_state_receipts(store, day)
     except StateError as problem:
-        run = db.session.get(ReconciliationRun, run.id)
+        run = db.session.get_one(ReconciliationRun, run.id)
         run.error = problem.message
         run.finished_at = clock.now()
         db.session.commit()
         return run
-    run = db.session.get(ReconciliationRun, run.id)
+    run = db.session.get_one(ReconciliationRun, run.id)
     ours = our_sales(store, day)
     matched, differences = compare(ours, theirs)
     settled = earlier_resolutions(store.id, day)
@@ -388,12 +391,12 @@ def resolve_item(item: ReconciliationItem, user_id: int | None, note: str) -> No
 
 def resend_item(item: ReconciliationItem, user_id: int | None) -> ComplianceReport:
     """Send our sale again for a difference: ask the state first, then report it if missing."""
-    store = db.session.get(Store, item.store_id)
+    store = db.session.get_one(Store, item.store_id)
     if item.report_id is not None:
-        report = db.session.get(ComplianceReport, item.report_id)
+        report = db.session.get_one(ComplianceReport, item.report_id)
         retry_report(report, user_id, reason=f"Re-sent from reconciliation ({item.key}).")
     else:
-        order = db.session.get(Order, int(item.external_number))
+        order = db.session.get(Order, int(item.external_number or ""))
         report = queue_report("sale", store, order=order)
         record(
             "tracktrace.report_queued",

@@ -6,10 +6,13 @@ first asks the state whether that try landed and records it instead of sending a
 """
 
 import logging
+from copy import copy
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from extensions import db
 from jobs.context import in_app_context
@@ -29,6 +32,15 @@ from models.compliance.outbox import (
     ComplianceLicense,
     ComplianceReport,
     oldest_pending,
+)
+from models.compliance.payloads import (
+    AdjustmentFact,
+    Private,
+    Progress,
+    ReportPayload,
+    ReturnFact,
+    SaleFact,
+    VoidFact,
 )
 from models.people.customers import Customer
 from models.sales.orders import Order
@@ -57,7 +69,7 @@ def deliver_after_commit(report_id: int) -> None:
     if redis_connection() is not None:
         send_report(report_id)
         return
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     with app.app_context():
         report = db.session.get(ComplianceReport, report_id)
         dry_run = report is not None and report.store.tracktrace_dry_run
@@ -106,9 +118,10 @@ def work_lane(lane: Lane) -> str:
     handing_on_at = clock.now() + timedelta(seconds=setting("TRACKTRACE_DRAIN_SECONDS"))
     while True:
         db.session.rollback()
-        lane_row = db.session.scalar(
+        # The lane holds the license's row: it exists.
+        lane_row = db.session.scalars(
             select(ComplianceLicense).where(ComplianceLicense.store_id == lane.store_id)
-        )
+        ).one()
         if lane_row.paused:
             return "paused"
         head = oldest_pending(lane.store_id)
@@ -165,9 +178,12 @@ def hand_on(report_id: int, now) -> None:
     )
 
 
-def private_fields(store: Store, report: ComplianceReport) -> dict:
+def private_fields(store: Store, report: ComplianceReport) -> Private:
     """Return the personal numbers a patient sale needs, read now and never stored in the row."""
-    payload = report.payload
+    if report.kind not in ("sale", "return"):
+        return {}
+    # Sale and return rows hold a sale's snapshot.
+    payload = cast(SaleFact, report.payload)
     if payload.get("customer_type", "consumer") == "consumer" or not payload.get("customer_id"):
         return {}
     customer = db.session.get(Customer, payload["customer_id"])
@@ -184,6 +200,28 @@ def private_fields(store: Store, report: ComplianceReport) -> dict:
             "caregiver_license": customer.medical_card_number,
         }
     return {"patient_license": customer.medical_card_number}
+
+
+def fact_to_send(store: Store, report: ComplianceReport) -> ReportPayload:
+    """Return what the adapter sends: the row's snapshot plus any personal numbers it needs."""
+    private = private_fields(store, report)
+    if not private:
+        # A copy: the sender works on its own, never on the row's attribute.
+        return copy(report.payload)
+    return {**cast(SaleFact, report.payload), **private}
+
+
+@dataclass
+class Outgoing:
+    """One report as its sender carries it, with no database row attached."""
+
+    kind: str
+    external_number: str
+    request_id: str
+    progress: Progress
+    fact: ReportPayload
+    # The state's id for the sale a void or a return is about.
+    sale_state_id: str | None = None
 
 
 def sale_state_id(report: ComplianceReport) -> str:
@@ -206,19 +244,19 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
     """Take one report through check, send and outcome, with no transaction open while waiting."""
     report_id, kind = report.id, report.kind
     store = report.store
-    job = {
-        "kind": kind,
-        "external_number": report.external_number,
-        "request_id": report.request_id,
-        "progress": dict(report.progress or {}),
-        "fact": {**report.payload, **private_fields(store, report)},
-    }
+    job = Outgoing(
+        kind,
+        report.external_number,
+        report.request_id,
+        cast(Progress, dict(report.progress or {})),
+        fact_to_send(store, report),
+    )
     in_doubt = report.in_doubt
     sending = False
     adapter: Adapter | None = None
     try:
         adapter = adapter_for(store, pace=lane.pace)
-        job["sale_state_id"] = sale_state_id(report) if kind in ("void", "return") else None
+        job.sale_state_id = sale_state_id(report) if kind in ("void", "return") else None
     except StateError as problem:
         finish(report_id, adapter, failure=problem)
         return
@@ -227,20 +265,21 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
         if in_doubt:
             confirmation = adapter.confirm(
                 kind,
-                job["fact"],
-                external_number=job["external_number"],
-                request_id=job["request_id"],
-                progress=job["progress"],
-                sale_state_id=job["sale_state_id"],
+                job.fact,
+                external_number=job.external_number,
+                request_id=job.request_id,
+                progress=job.progress,
+                sale_state_id=job.sale_state_id,
             )
             if confirmation.landed is True:
                 note = "The state already had it from an earlier try; not sent again."
                 finish(report_id, adapter, sent=Sent(confirmation.state_id, note=note))
                 return
             if confirmation.landed is None:
-                finish(report_id, adapter, failure=Rejected(confirmation.unknown_reason))
+                reason = confirmation.unknown_reason or "The state cannot tell."
+                finish(report_id, adapter, failure=Rejected(reason))
                 return
-        progress = adapter.before_send(kind, job["fact"]) or job["progress"]
+        progress = adapter.before_send(kind, job.fact) or job.progress
         if not claim_try(report_id, progress):
             return
         sending = True
@@ -260,25 +299,26 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
     finish(report_id, adapter, sent=sent)
 
 
-def send(adapter: Adapter, job: dict) -> Sent:
-    """Make the report's one call to the state."""
-    fact, kind = job["fact"], job["kind"]
-    if kind == "sale":
+def send(adapter: Adapter, job: Outgoing) -> Sent:
+    """Make the report's one call to the state (each kind's row holds that kind's snapshot)."""
+    if job.kind == "sale":
         return adapter.report_sale(
-            fact, external_number=job["external_number"], request_id=job["request_id"]
+            cast(SaleFact, job.fact), external_number=job.external_number, request_id=job.request_id
         )
-    if kind == "void":
+    if job.kind == "adjustment":
+        return adapter.report_adjustment(cast(AdjustmentFact, job.fact), request_id=job.request_id)
+    # deliver() found the sale's id at the state, or refused to go on.
+    sale_id = job.sale_state_id or ""
+    if job.kind == "void":
         return adapter.void_sale(
-            fact, sale_state_id=job["sale_state_id"], request_id=job["request_id"]
+            cast(VoidFact, job.fact), sale_state_id=sale_id, request_id=job.request_id
         )
-    if kind == "return":
-        return adapter.report_return(
-            fact, sale_state_id=job["sale_state_id"], request_id=job["request_id"]
-        )
-    return adapter.report_adjustment(fact, request_id=job["request_id"])
+    return adapter.report_return(
+        cast(ReturnFact, job.fact), sale_state_id=sale_id, request_id=job.request_id
+    )
 
 
-def claim_try(report_id: int, progress: dict) -> bool:
+def claim_try(report_id: int, progress: Progress) -> bool:
     """Write the try down before it goes out, so a crash leaves the row in doubt, not lost."""
     db.session.rollback()
     result = db.session.execute(
@@ -292,7 +332,8 @@ def claim_try(report_id: int, progress: dict) -> bool:
         )
     )
     db.session.commit()
-    return result.rowcount == 1
+    # An UPDATE's result is a CursorResult, which the session's signature does not say.
+    return cast(CursorResult, result).rowcount == 1
 
 
 def record_exchanges(report_id: int, exchanges: list[Exchange]) -> None:
@@ -331,7 +372,7 @@ def finish(
     db.session.rollback()
     exchanges = adapter.take_exchanges() if adapter else []
     record_exchanges(report_id, exchanges)
-    report = db.session.get(ComplianceReport, report_id)
+    report = db.session.get_one(ComplianceReport, report_id)
     now = clock.now()
     statuses = [e.http_status for e in exchanges if e.http_status is not None]
     report.last_http_status = statuses[-1] if statuses else report.last_http_status
