@@ -8,8 +8,9 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from extensions import db
 from models.compliance.clock import clock
@@ -55,7 +56,8 @@ class Lane:
             .values(lease_owner=self.owner, lease_until=until)
         )
         db.session.commit()
-        return result.rowcount == 1
+        # An UPDATE's result is a CursorResult, which the session's signature does not say.
+        return cast(CursorResult, result).rowcount == 1
 
     def acquire(self) -> bool:
         """Take the license if no live sender holds it."""
@@ -65,7 +67,7 @@ class Lane:
     def release(self) -> None:
         """Let the next sender in, telling it when our last request really went out."""
         db.session.rollback()
-        values = {"lease_owner": None, "lease_until": None}
+        values: dict[str, str | datetime | None] = {"lease_owner": None, "lease_until": None}
         if self._sent_at is not None:
             values["last_request_at"] = self._sent_at
         db.session.execute(

@@ -87,7 +87,7 @@ def retry_command(report_id: int) -> None:
     db.session.commit()
     wait_for_background()
     db.session.expire_all()
-    report = db.session.get(ComplianceReport, report_id)
+    report = db.session.get_one(ComplianceReport, report_id)
     click.echo(f"Report #{report.id}: {report.status}. {report.last_error or ''}".strip())
 
 
