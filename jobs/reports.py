@@ -13,6 +13,7 @@ from typing import cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import configure_mappers
 
 from extensions import db
 from jobs.context import in_app_context
@@ -421,8 +422,6 @@ def warm_up() -> None:
     RQ runs each job in a fresh fork of the worker: without this, every job pays SQLAlchemy's
     first-use compilation again (hundreds of ms), which caps one worker at a few reports a second.
     """
-    from sqlalchemy.orm import configure_mappers
-
     configure_mappers()
     nobody = -1
     db.session.scalar(select(ComplianceReport.store_id).where(ComplianceReport.id == nobody))
