@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from blueprints import register_blueprints
     from blueprints.security import init_security
-    from jobs import mail, reports  # noqa: F401 - they carry the work models ask for after commit
+    from jobs import mail, reconcile, reports  # noqa: F401 - they carry what models ask for after commit
     from jobs.queues import init_jobs
 
     init_security(app)

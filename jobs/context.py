@@ -18,7 +18,8 @@ def in_app_context(func):
     def wrapper(*args, **kwargs):
         from extensions import db
 
-        app = current_app._get_current_object() if has_app_context() else _app()
+        # current_app is a LocalProxy; its stubs type it as the Flask object it stands for.
+        app = current_app._get_current_object() if has_app_context() else _app()  # type: ignore[attr-defined]
         # A fresh context gives the job its own session, even when it runs inline after a commit.
         with app.app_context():
             try:

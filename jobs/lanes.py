@@ -8,57 +8,18 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, or_, select, update
 
 from extensions import db
-from models.base import utcnow
-from models.compliance.outbox import ComplianceLicense
+from models.compliance.clock import clock
+from models.compliance.outbox import ComplianceLicense, ensure_license_row
 from tracktrace.settings import setting
-
-
-class Clock:
-    """Wall time and sleeping; a test can run it fake, where sleeping only moves time on."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-        self.fake = False
-
-    def now(self) -> datetime:
-        return utcnow() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if self.fake:
-            self.offset += timedelta(seconds=seconds)
-        else:
-            time.sleep(seconds)
-
-    def advance(self, seconds: float) -> None:
-        """Move a fake clock on."""
-        self.offset += timedelta(seconds=seconds)
-
-
-clock = Clock()
 
 
 class LeaseLost(Exception):
     """Another sender took the license over (ours expired): stop without sending."""
-
-
-def ensure_license_row(store_id: int, *, commit: bool = True) -> None:
-    """Create the store's lane row if it has none (two racing senders both succeed)."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ComplianceLicense)
-        .values(store_id=store_id, paused=False, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["store_id"])
-    )
-    if commit:
-        db.session.commit()
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -95,7 +56,8 @@ class Lane:
             .values(lease_owner=self.owner, lease_until=until)
         )
         db.session.commit()
-        return result.rowcount == 1
+        # An UPDATE's result is a CursorResult, which the session's signature does not say.
+        return cast(CursorResult, result).rowcount == 1
 
     def acquire(self) -> bool:
         """Take the license if no live sender holds it."""
@@ -105,7 +67,7 @@ class Lane:
     def release(self) -> None:
         """Let the next sender in, telling it when our last request really went out."""
         db.session.rollback()
-        values = {"lease_owner": None, "lease_until": None}
+        values: dict[str, str | datetime | None] = {"lease_owner": None, "lease_until": None}
         if self._sent_at is not None:
             values["last_request_at"] = self._sent_at
         db.session.execute(

@@ -11,17 +11,18 @@ import random
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from extensions import db
 from jobs.context import in_app_context
-from jobs.lanes import clock
 from jobs.queues import PlannedJob, carries, enqueue_once, redis_connection
+from models.compliance.clock import clock
 from models.infra.mail import MAIL_STATUSES, OutboxMail, smtp_url
 from models.people.customers import Customer
 from models.people.users import User
@@ -58,7 +59,8 @@ def claim(mail_id: int) -> bool:
         .values(claimed_until=now + CLAIM, attempts=OutboxMail.attempts + 1)
     )
     db.session.commit()
-    return result.rowcount == 1
+    # An UPDATE's result is a CursorResult, which the session's signature does not say.
+    return cast(CursorResult, result).rowcount == 1
 
 
 def recipient_address(mail: OutboxMail) -> str | None:
@@ -87,7 +89,7 @@ def transmit(url: str, message: EmailMessage) -> None:
     """Hand one message to the SMTP server; raise OSError or SMTPException if it is not taken."""
     parts = urlsplit(url)
     smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_class(parts.hostname, parts.port or 0, timeout=10) as server:
+    with smtp_class(parts.hostname or "", parts.port or 0, timeout=10) as server:
         if parts.scheme == "smtp" and "starttls" in (parts.query or ""):
             server.starttls()
         if parts.username:
@@ -112,7 +114,7 @@ def backoff(attempts: int) -> float:
 def settle(mail_id: int, status: str, error: str | None = None) -> None:
     """Record how a try ended; a sent or dropped mail's body is wiped."""
     db.session.rollback()
-    mail = db.session.get(OutboxMail, mail_id)
+    mail = db.session.get_one(OutboxMail, mail_id)
     now = clock.now()
     mail.claimed_until = None
     mail.last_error = error
@@ -145,7 +147,7 @@ def send_mail(mail_id: int) -> str:
     """Send one outbox mail if it is due and no other sender has it; return how it ended."""
     if not claim(mail_id):
         return "not_due"
-    mail = db.session.get(OutboxMail, mail_id)
+    mail = db.session.get_one(OutboxMail, mail_id)
     ref, subject = mail.ref, mail.subject
     if mail.send_by is not None and mail.send_by <= clock.now():
         settle(mail_id, "skipped", "Not sent in time: what it says no longer holds.")

@@ -26,7 +26,7 @@ ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 class PlannedJob:
     """A job waiting for its transaction to commit."""
 
-    func: object
+    func: Callable[..., object]
     args: tuple = ()
     job_id: str | None = None
     queue: str = "default"
@@ -141,6 +141,8 @@ def job_alive(job_id: str) -> bool:
 def forget_job(job_id: str) -> None:
     """Delete a finished, failed or orphaned job (its worker killed) so its id can be reused."""
     connection = redis_connection()
+    if connection is None:
+        return
     try:
         job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
@@ -149,7 +151,8 @@ def forget_job(job_id: str) -> None:
     # execution's own record expired; deleting the job then fails "Execution ... not found".
     registry = job.execution_registry
     for raw in connection.zrange(registry.key, 0, -1):
-        execution = Execution(id=as_text(raw), job_id=job_id, connection=connection)
+        execution_id = as_text(raw) if isinstance(raw, bytes | str) else str(raw)
+        execution = Execution(id=execution_id, job_id=job_id, connection=connection)
         if not connection.exists(execution.key):
             connection.zrem(registry.key, execution.id)
             connection.zrem(job.started_job_registry.key, execution.composite_key)
@@ -171,7 +174,7 @@ _background: list[threading.Thread] = []
 
 def start_in_background(func, *args, **kwargs) -> None:
     """Run `func` in a thread inside this app (the embedded mode's stand-in for a worker)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
 
     def run() -> None:
         with app.app_context():

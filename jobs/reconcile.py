@@ -4,24 +4,25 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from jobs.alerts import alerted_since
 from jobs.context import in_app_context
-from jobs.lanes import Lane, clock
-from jobs.queues import enqueue_after_commit
-from jobs.reports import alert, retry_report
+from jobs.lanes import Lane
+from jobs.queues import PlannedJob, carries
 from models.base import utcnow
+from models.compliance.alerts import alert, alerted_since
+from models.compliance.clock import clock
 from models.compliance.outbox import (
     ComplianceReport,
     ReconciliationItem,
     ReconciliationRun,
-    queue_report,
 )
-from models.infra.audit import record
+from models.compliance.payloads import SaleFact
+from models.compliance.reconciliation import open_run
 from models.sales.orders import Order
 from models.stores.store import Store
 from models.units import money
@@ -30,8 +31,6 @@ from tracktrace.base import StateError, StateReceipt
 
 log = logging.getLogger("pistil.reconcile")
 LANE_WAIT_SECONDS = 30.0
-# A run still unfinished after this long lost its worker: the page says so and allows another.
-RUN_GIVEN_UP_AFTER = timedelta(minutes=10)
 # Differences still unsettled this long after they were found page the managers (T12).
 OVERDUE_AFTER = timedelta(hours=24)
 OVERDUE = "tracktrace.reconciliation_overdue"
@@ -86,7 +85,8 @@ def our_sales(store: Store, day: date) -> dict[str, Ours]:
         ).all()
         sale = next((r for r in reports if r.kind == "sale"), None)
         latest = next((r for r in reversed(reports) if r.kind in ("sale", "return")), None)
-        lines = latest.payload["lines"] if latest else []
+        # Sale and return rows hold a sale's snapshot: its lines as they stand.
+        lines = cast(SaleFact, latest.payload)["lines"] if latest else []
         ours[str(order.id)] = Ours(
             external_number=str(order.id),
             order_id=order.id,
@@ -201,48 +201,17 @@ def fetch_state_receipts(store: Store, day: date) -> list[StateReceipt]:
         lane.release()
 
 
-def open_run(store: Store, day: date) -> ReconciliationRun:
-    """Add a reconciliation of a business day, not started yet, to the current transaction."""
-    run = ReconciliationRun(store_id=store.id, business_date=day, started_at=clock.now())
-    db.session.add(run)
-    db.session.flush()
-    return run
-
-
-def latest_run(store_id: int, day: date) -> ReconciliationRun | None:
-    """Return the latest reconciliation of a store's business day, if any."""
-    return db.session.scalars(
-        select(ReconciliationRun)
-        .where(ReconciliationRun.store_id == store_id, ReconciliationRun.business_date == day)
-        .order_by(ReconciliationRun.id.desc())
-        .limit(1)
-    ).first()
-
-
-def run_state(run: ReconciliationRun) -> str:
-    """Say where a run stands: "running", "given_up" (its worker must have died) or "done"."""
-    if run.finished_at is not None:
-        return "done"
-    return "running" if run.started_at > clock.now() - RUN_GIVEN_UP_AFTER else "given_up"
-
-
-def start_reconciliation(store: Store, day: date, user_id: int | None) -> ReconciliationRun | None:
-    """Open a run for a person and leave its work to a job; None when one is running already."""
-    latest = latest_run(store.id, day)
-    if latest is not None and run_state(latest) == "running":
-        return None
-    run = open_run(store, day)
-    record("tracktrace.reconcile_started", store_id=store.id, user_id=user_id, obj=run,
-           reason=day.isoformat())  # fmt: skip
+@carries("reconciliation")
+def reconciliation_job(run_id: int) -> PlannedJob:
+    """Plan the job that carries out a run a person opened, once it committed."""
     # The state's paged answers are read off the request: a worker, or a thread without Redis.
-    enqueue_after_commit(carry_out_job, run.id, job_id=f"reconcile-{run.id}", background=True)
-    return run
+    return PlannedJob(carry_out_job, (run_id,), f"reconcile-{run_id}", background=True)
 
 
 @in_app_context
 def carry_out_job(run_id: int) -> None:
     """Carry out an opened run (the job the back office's "Reconcile now" starts)."""
-    carry_out(db.session.get(ReconciliationRun, run_id))
+    carry_out(db.session.get_one(ReconciliationRun, run_id))
 
 
 def reconcile(store: Store, day: date) -> ReconciliationRun:
@@ -254,7 +223,7 @@ def reconcile(store: Store, day: date) -> ReconciliationRun:
 
 def carry_out(run: ReconciliationRun) -> ReconciliationRun:
     """Fetch the state's receipts for an opened run, compare them with ours, keep what differs."""
-    store, day = db.session.get(Store, run.store_id), run.business_date
+    store, day = db.session.get_one(Store, run.store_id), run.business_date
     if store.tracktrace_dry_run:
         run.error = "Dry run: nothing was sent to the state, so there is nothing to compare."
         run.finished_at = clock.now()
@@ -263,12 +232,12 @@ def carry_out(run: ReconciliationRun) -> ReconciliationRun:
     try:
         theirs = fetch_state_receipts(store, day)
     except StateError as problem:
-        run = db.session.get(ReconciliationRun, run.id)
+        run = db.session.get_one(ReconciliationRun, run.id)
         run.error = problem.message
         run.finished_at = clock.now()
         db.session.commit()
         return run
-    run = db.session.get(ReconciliationRun, run.id)
+    run = db.session.get_one(ReconciliationRun, run.id)
     ours = our_sales(store, day)
     matched, differences = compare(ours, theirs)
     settled = earlier_resolutions(store.id, day)
@@ -364,41 +333,3 @@ def page_overdue_differences(now: datetime) -> list[int]:
         paged.append(store_id)
     db.session.commit()
     return paged
-
-
-def resolve_item(item: ReconciliationItem, user_id: int | None, note: str) -> None:
-    """Settle a difference with a person's note (audited)."""
-    note = note.strip()
-    if not note:
-        raise ValueError("Say how the difference was settled.")
-    item.resolved_at = clock.now()
-    item.resolved_by_id = user_id
-    item.resolution_note = note[:300]
-    record(
-        "tracktrace.reconciliation_resolved",
-        store_id=item.store_id,
-        user_id=user_id,
-        obj=item,
-        reason=note[:300],
-        key=item.key,
-        kind=item.kind,
-    )
-
-
-def resend_item(item: ReconciliationItem, user_id: int | None) -> ComplianceReport:
-    """Send our sale again for a difference: ask the state first, then report it if missing."""
-    store = db.session.get(Store, item.store_id)
-    if item.report_id is not None:
-        report = db.session.get(ComplianceReport, item.report_id)
-        retry_report(report, user_id, reason=f"Re-sent from reconciliation ({item.key}).")
-    else:
-        order = db.session.get(Order, int(item.external_number))
-        report = queue_report("sale", store, order=order)
-        record(
-            "tracktrace.report_queued",
-            store_id=store.id,
-            user_id=user_id,
-            obj=report,
-            reason=f"Queued from reconciliation ({item.key}).",
-        )
-    return report

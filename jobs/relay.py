@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from extensions import db
 from jobs.context import in_app_context
-from jobs.lanes import clock
 from jobs.queues import enqueue_once, redis_connection
-from jobs.reports import JOB_TIMEOUT, deliver_after_commit, drain_license, head_of, job_id_for
-from models.compliance.outbox import ComplianceLicense, ComplianceReport
+from jobs.reports import JOB_TIMEOUT, deliver_after_commit, drain_license, job_id_for
+from models.compliance.clock import clock
+from models.compliance.outbox import ComplianceLicense, ComplianceReport, oldest_pending
 
 log = logging.getLogger("pistil.relay")
 
@@ -30,7 +30,7 @@ def stores_with_pending() -> list[int]:
 def due_head(store_id: int):
     """Return the license's head report if it may go now and no live sender holds the lane."""
     now = clock.now()
-    head = head_of(store_id)
+    head = oldest_pending(store_id)
     lane = db.session.scalar(
         select(ComplianceLicense).where(ComplianceLicense.store_id == store_id)
     )

@@ -6,15 +6,18 @@ first asks the state whether that try landed and records it instead of sending a
 """
 
 import logging
+from copy import copy
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import configure_mappers
 
 from extensions import db
-from jobs.alerts import mail_managers
 from jobs.context import in_app_context
-from jobs.lanes import Lane, LeaseLost, backoff_seconds, clock, ensure_license_row
+from jobs.lanes import Lane, LeaseLost, backoff_seconds
 from jobs.queues import (
     PlannedJob,
     carries,
@@ -22,13 +25,24 @@ from jobs.queues import (
     redis_connection,
     start_in_background,
 )
+from models.compliance.alerts import alert
+from models.compliance.clock import clock
+from models.compliance.commands import pause_license
 from models.compliance.outbox import (
     ComplianceAttempt,
     ComplianceLicense,
     ComplianceReport,
+    oldest_pending,
 )
-from models.infra.after_commit import after_commit
-from models.infra.audit import record
+from models.compliance.payloads import (
+    AdjustmentFact,
+    Private,
+    Progress,
+    ReportPayload,
+    ReturnFact,
+    SaleFact,
+    VoidFact,
+)
 from models.people.customers import Customer
 from models.sales.orders import Order
 from models.stores.store import Store
@@ -56,7 +70,7 @@ def deliver_after_commit(report_id: int) -> None:
     if redis_connection() is not None:
         send_report(report_id)
         return
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     with app.app_context():
         report = db.session.get(ComplianceReport, report_id)
         dry_run = report is not None and report.store.tracktrace_dry_run
@@ -95,20 +109,9 @@ def drain_license(store_id: int) -> str:
             return "lease_lost"
         finally:
             lane.release()
-        if outcome == "idle" and head_of(store_id) is not None:
+        if outcome == "idle" and oldest_pending(store_id) is not None:
             continue
         return outcome
-
-
-def head_of(store_id: int) -> ComplianceReport | None:
-    """Return the license's oldest pending report: the only one that may go next."""
-    report = db.session.scalars(
-        select(ComplianceReport)
-        .where(ComplianceReport.store_id == store_id, ComplianceReport.status == "pending")
-        .order_by(ComplianceReport.id)
-        .limit(1)
-    ).first()
-    return report
 
 
 def work_lane(lane: Lane) -> str:
@@ -116,12 +119,13 @@ def work_lane(lane: Lane) -> str:
     handing_on_at = clock.now() + timedelta(seconds=setting("TRACKTRACE_DRAIN_SECONDS"))
     while True:
         db.session.rollback()
-        lane_row = db.session.scalar(
+        # The lane holds the license's row: it exists.
+        lane_row = db.session.scalars(
             select(ComplianceLicense).where(ComplianceLicense.store_id == lane.store_id)
-        )
+        ).one()
         if lane_row.paused:
             return "paused"
-        head = head_of(lane.store_id)
+        head = oldest_pending(lane.store_id)
         if head is None:
             return "idle"
         now = clock.now()
@@ -175,9 +179,12 @@ def hand_on(report_id: int, now) -> None:
     )
 
 
-def private_fields(store: Store, report: ComplianceReport) -> dict:
+def private_fields(store: Store, report: ComplianceReport) -> Private:
     """Return the personal numbers a patient sale needs, read now and never stored in the row."""
-    payload = report.payload
+    if report.kind not in ("sale", "return"):
+        return {}
+    # Sale and return rows hold a sale's snapshot.
+    payload = cast(SaleFact, report.payload)
     if payload.get("customer_type", "consumer") == "consumer" or not payload.get("customer_id"):
         return {}
     customer = db.session.get(Customer, payload["customer_id"])
@@ -194,6 +201,28 @@ def private_fields(store: Store, report: ComplianceReport) -> dict:
             "caregiver_license": customer.medical_card_number,
         }
     return {"patient_license": customer.medical_card_number}
+
+
+def fact_to_send(store: Store, report: ComplianceReport) -> ReportPayload:
+    """Return what the adapter sends: the row's snapshot plus any personal numbers it needs."""
+    private = private_fields(store, report)
+    if not private:
+        # A copy: the sender works on its own, never on the row's attribute.
+        return copy(report.payload)
+    return {**cast(SaleFact, report.payload), **private}
+
+
+@dataclass
+class Outgoing:
+    """One report as its sender carries it, with no database row attached."""
+
+    kind: str
+    external_number: str
+    request_id: str
+    progress: Progress
+    fact: ReportPayload
+    # The state's id for the sale a void or a return is about.
+    sale_state_id: str | None = None
 
 
 def sale_state_id(report: ComplianceReport) -> str:
@@ -216,19 +245,19 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
     """Take one report through check, send and outcome, with no transaction open while waiting."""
     report_id, kind = report.id, report.kind
     store = report.store
-    job = {
-        "kind": kind,
-        "external_number": report.external_number,
-        "request_id": report.request_id,
-        "progress": dict(report.progress or {}),
-        "fact": {**report.payload, **private_fields(store, report)},
-    }
+    job = Outgoing(
+        kind,
+        report.external_number,
+        report.request_id,
+        cast(Progress, dict(report.progress or {})),
+        fact_to_send(store, report),
+    )
     in_doubt = report.in_doubt
     sending = False
     adapter: Adapter | None = None
     try:
         adapter = adapter_for(store, pace=lane.pace)
-        job["sale_state_id"] = sale_state_id(report) if kind in ("void", "return") else None
+        job.sale_state_id = sale_state_id(report) if kind in ("void", "return") else None
     except StateError as problem:
         finish(report_id, adapter, failure=problem)
         return
@@ -237,20 +266,21 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
         if in_doubt:
             confirmation = adapter.confirm(
                 kind,
-                job["fact"],
-                external_number=job["external_number"],
-                request_id=job["request_id"],
-                progress=job["progress"],
-                sale_state_id=job["sale_state_id"],
+                job.fact,
+                external_number=job.external_number,
+                request_id=job.request_id,
+                progress=job.progress,
+                sale_state_id=job.sale_state_id,
             )
             if confirmation.landed is True:
                 note = "The state already had it from an earlier try; not sent again."
                 finish(report_id, adapter, sent=Sent(confirmation.state_id, note=note))
                 return
             if confirmation.landed is None:
-                finish(report_id, adapter, failure=Rejected(confirmation.unknown_reason))
+                reason = confirmation.unknown_reason or "The state cannot tell."
+                finish(report_id, adapter, failure=Rejected(reason))
                 return
-        progress = adapter.before_send(kind, job["fact"]) or job["progress"]
+        progress = adapter.before_send(kind, job.fact) or job.progress
         if not claim_try(report_id, progress):
             return
         sending = True
@@ -270,25 +300,26 @@ def deliver(lane: Lane, report: ComplianceReport) -> None:
     finish(report_id, adapter, sent=sent)
 
 
-def send(adapter: Adapter, job: dict) -> Sent:
-    """Make the report's one call to the state."""
-    fact, kind = job["fact"], job["kind"]
-    if kind == "sale":
+def send(adapter: Adapter, job: Outgoing) -> Sent:
+    """Make the report's one call to the state (each kind's row holds that kind's snapshot)."""
+    if job.kind == "sale":
         return adapter.report_sale(
-            fact, external_number=job["external_number"], request_id=job["request_id"]
+            cast(SaleFact, job.fact), external_number=job.external_number, request_id=job.request_id
         )
-    if kind == "void":
+    if job.kind == "adjustment":
+        return adapter.report_adjustment(cast(AdjustmentFact, job.fact), request_id=job.request_id)
+    # deliver() found the sale's id at the state, or refused to go on.
+    sale_id = job.sale_state_id or ""
+    if job.kind == "void":
         return adapter.void_sale(
-            fact, sale_state_id=job["sale_state_id"], request_id=job["request_id"]
+            cast(VoidFact, job.fact), sale_state_id=sale_id, request_id=job.request_id
         )
-    if kind == "return":
-        return adapter.report_return(
-            fact, sale_state_id=job["sale_state_id"], request_id=job["request_id"]
-        )
-    return adapter.report_adjustment(fact, request_id=job["request_id"])
+    return adapter.report_return(
+        cast(ReturnFact, job.fact), sale_state_id=sale_id, request_id=job.request_id
+    )
 
 
-def claim_try(report_id: int, progress: dict) -> bool:
+def claim_try(report_id: int, progress: Progress) -> bool:
     """Write the try down before it goes out, so a crash leaves the row in doubt, not lost."""
     db.session.rollback()
     result = db.session.execute(
@@ -302,7 +333,8 @@ def claim_try(report_id: int, progress: dict) -> bool:
         )
     )
     db.session.commit()
-    return result.rowcount == 1
+    # An UPDATE's result is a CursorResult, which the session's signature does not say.
+    return cast(CursorResult, result).rowcount == 1
 
 
 def record_exchanges(report_id: int, exchanges: list[Exchange]) -> None:
@@ -341,7 +373,7 @@ def finish(
     db.session.rollback()
     exchanges = adapter.take_exchanges() if adapter else []
     record_exchanges(report_id, exchanges)
-    report = db.session.get(ComplianceReport, report_id)
+    report = db.session.get_one(ComplianceReport, report_id)
     now = clock.now()
     statuses = [e.http_status for e in exchanges if e.http_status is not None]
     report.last_http_status = statuses[-1] if statuses else report.last_http_status
@@ -384,93 +416,16 @@ def hold_license(store_id: int, until) -> None:
     )
 
 
-def pause_license(store_id: int, reason: str, *, user_id: int | None = None) -> None:
-    """Stop reporting for a license until a person resumes it, and alert."""
-    db.session.execute(
-        update(ComplianceLicense)
-        .where(ComplianceLicense.store_id == store_id)
-        .values(paused=True, pause_reason=reason, paused_at=clock.now())
-    )
-    alert(store_id, "tracktrace.license_paused", reason, user_id=user_id)
-
-
-def alert(
-    store_id: int,
-    action: str,
-    message: str,
-    report: ComplianceReport | None = None,
-    *,
-    user_id: int | None = None,
-    path: str | None = None,
-) -> None:
-    """Raise an alert: an audit event the back office shows, an error in the logs, and a mail."""
-    # `path` is the back-office page the mail points to, when the report's page is not the one.
-    mail_managers(store_id, action, message, report, user_id=user_id, path=path)
-    record(action, store_id=store_id, user_id=user_id, obj=report, reason=message[:300])
-    # The state's words can quote a patient's card number: they stay on the report's page.
-    log.error("store %s: %s%s", store_id, action, f" (report #{report.id})" if report else "")
-
-
-def retry_report(report: ComplianceReport, user_id: int | None, *, reason: str) -> None:
-    """Put a report back in the queue; it asks the state first, so a retry never doubles it."""
-    report.status = "pending"
-    report.next_attempt_at = None
-    # Whatever happened before, a person's retry checks with the state before sending again.
-    report.in_doubt = report.in_doubt or report.attempts > 0
-    record("tracktrace.report_retried", store_id=report.store_id, user_id=user_id, obj=report,
-           reason=reason[:300])  # fmt: skip
-    after_commit("report", report.id)
-
-
-def mark_handled(report: ComplianceReport, user_id: int | None, note: str) -> None:
-    """Record that a person entered a report in the state's own screens (audited)."""
-    note = note.strip()
-    if not note:
-        raise ValueError("Say how the report was handled (e.g. entered in Metrc by hand).")
-    report.status = "sent"
-    report.dry_run = False
-    report.in_doubt = False
-    report.next_attempt_at = None
-    report.sent_at = clock.now()
-    report.last_error = f"Handled by hand: {note}"[:1000]
-    record("tracktrace.report_handled", store_id=report.store_id, user_id=user_id, obj=report,
-           reason=note[:300])  # fmt: skip
-
-
-def resume_license(store_id: int, user_id: int | None) -> None:
-    """Let a paused license report again and wake its sender (audited)."""
-    ensure_license_row(store_id, commit=False)
-    db.session.execute(
-        update(ComplianceLicense)
-        .where(ComplianceLicense.store_id == store_id)
-        .values(paused=False, pause_reason=None, paused_at=None, not_before=None)
-    )
-    record("tracktrace.license_resumed", store_id=store_id, user_id=user_id)
-    head = head_of(store_id)
-    if head is not None:
-        after_commit("report", head.id)
-
-
-def pause_by_hand(store_id: int, user_id: int | None, reason: str) -> None:
-    """Stop reporting for a license on a person's word (audited)."""
-    ensure_license_row(store_id, commit=False)
-    pause_license(
-        store_id, f"Paused by hand: {reason.strip() or 'no reason given'}", user_id=user_id
-    )
-
-
 def warm_up() -> None:
     """Compile the send job's statements in the worker before it forks its work horses.
 
     RQ runs each job in a fresh fork of the worker: without this, every job pays SQLAlchemy's
     first-use compilation again (hundreds of ms), which caps one worker at a few reports a second.
     """
-    from sqlalchemy.orm import configure_mappers
-
     configure_mappers()
     nobody = -1
     db.session.scalar(select(ComplianceReport.store_id).where(ComplianceReport.id == nobody))
-    head_of(nobody)
+    oldest_pending(nobody)
     db.session.scalar(select(ComplianceLicense).where(ComplianceLicense.store_id == nobody))
     db.session.scalar(select(ComplianceReport).where(ComplianceReport.key == "warm-up"))
     db.session.get(ComplianceReport, nobody)

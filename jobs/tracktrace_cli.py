@@ -8,11 +8,11 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
 from extensions import db
-from jobs.cron import run_forever
-from jobs.queues import wait_for_background
+from jobs.cron import scheduler, tick
+from jobs.queues import redis_connection, wait_for_background
 from jobs.reconcile import reconcile
 from jobs.relay import relay
-from jobs.reports import retry_report
+from models.compliance.commands import retry_report
 from models.compliance.outbox import ComplianceReport, license_for, oldest_pending, status_counts
 from models.rules.packs import load_pack
 from models.stores.store import Store
@@ -87,7 +87,7 @@ def retry_command(report_id: int) -> None:
     db.session.commit()
     wait_for_background()
     db.session.expire_all()
-    report = db.session.get(ComplianceReport, report_id)
+    report = db.session.get_one(ComplianceReport, report_id)
     click.echo(f"Report #{report.id}: {report.status}. {report.last_error or ''}".strip())
 
 
@@ -165,11 +165,20 @@ def configure_command(license_number, system, url, vendor_key, user_key, usernam
 
 
 @tracktrace_cli.command("cron")
-@click.option("--interval", default=60.0, help="Seconds between ticks.")
-@click.option("--once", is_flag=True, help="Run one tick and stop.")
+@click.option("--interval", default=60.0, help="Seconds between ticks without Redis.")
+@click.option("--once", is_flag=True, help="Run every periodic job here once and stop.")
 def cron_command(interval: float, once: bool) -> None:
-    """Run the relay every minute and each store's nightly reconciliation."""
-    run_forever(interval, ticks=1 if once else None)
+    """Schedule the periodic jobs (the relays, hold release, nightly reconciliation) with RQ."""
+    connection = redis_connection()
+    if connection is not None and not once:
+        scheduler(connection).start()
+        return
+    # The embedded mode has no Redis and no worker: the jobs run here, one tick at a time.
+    while True:
+        tick()
+        if once:
+            return
+        time.sleep(interval)
 
 
 @tracktrace_cli.command("emulator")

@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from rq import Worker
 
 from jobs.queues import redis_connection
+from jobs.reports import warm_up
 
 
 @click.command("worker")
@@ -21,8 +22,6 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
         )
     names = list(queues) or current_app.config["RQ_QUEUES"]
     # RQ forks per job: compile the ORM's statements once here so each fork starts warm.
-    from jobs.reports import warm_up
-
     warm_up()
     worker = Worker(names, connection=connection)
     worker.work(with_scheduler=True, burst=burst)

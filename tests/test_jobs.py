@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from redis import Redis
@@ -121,3 +122,18 @@ def test_worker_without_redis_explains_itself(runner, app):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code != 0
     assert "REDIS_URL is not set" in result.output
+
+
+def test_two_cron_schedulers_enqueue_each_periodic_job_once_a_tick(app, redis_server):
+    from jobs.cron import PERIODIC, scheduler
+
+    if time.time() % 60 > 50:
+        # Both schedulers must see the same minute: wait out the turn of it.
+        time.sleep(61 - time.time() % 60)
+    connection = Redis.from_url(redis_server)
+    first, second = scheduler(connection), scheduler(connection)
+    first.enqueue_jobs()
+    second.enqueue_jobs()
+    queued = Queue("default", connection=connection).job_ids
+    minute = int(time.time()) // 60 * 60
+    assert sorted(queued) == sorted(f"cron-{job.name}-{minute}" for job in PERIODIC)

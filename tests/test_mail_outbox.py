@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from jobs import mail as mail_jobs
-from jobs.lanes import clock
 from jobs.mail import MAX_ATTEMPTS, claim, relay_mail, send_mail
 from models.base import utcnow
+from models.compliance.clock import clock
 from models.infra.mail import OutboxMail, send_later
 
 

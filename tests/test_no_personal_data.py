@@ -15,7 +15,7 @@ from redis import Redis
 from rq.job import Job
 
 from extensions import db
-from jobs.reports import pause_by_hand
+from models.compliance.commands import pause_by_hand
 
 ROOT = Path(__file__).resolve().parent.parent
 access_log = logging.getLogger("pistil.test.access")

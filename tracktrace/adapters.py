@@ -1,15 +1,27 @@
 """Pick and build the adapter for a store from its settings and encrypted credentials."""
 
 from collections.abc import Callable
+from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from models.stores.store import Store
 from tracktrace.addresses import effective_url
 from tracktrace.base import Adapter, Unauthorized
 from tracktrace.biotrack.legacy import BioTrackLegacyAdapter
 from tracktrace.biotrack.v3 import BioTrackV3Adapter
-from tracktrace.dryrun import DryRunAdapter
+from tracktrace.dryrun import DryRunAdapter, RealAdapter
 from tracktrace.metrc import MetrcAdapter
 from tracktrace.settings import setting
+
+
+class Connection(TypedDict):
+    """What every real adapter is built with, whatever its system."""
+
+    base_url: str
+    license_number: str
+    zone: ZoneInfo
+    timeout: tuple[float, float]
+    pace: Callable[[], None] | None
 
 
 def uses_biotrack_v3(store: Store, credentials: dict) -> bool:
@@ -21,6 +33,7 @@ def uses_biotrack_v3(store: Store, credentials: dict) -> bool:
 
 
 def timeouts() -> tuple[float, float]:
+    """Return the (connect, read) timeouts for a request to the state."""
     return (setting("TRACKTRACE_CONNECT_TIMEOUT"), setting("TRACKTRACE_READ_TIMEOUT"))
 
 
@@ -46,7 +59,7 @@ def adapter_for(
             "for it. Reporting for this license is paused until the server's operator sets one "
             "with `flask tracktrace configure`."
         )
-    common = {
+    common: Connection = {
         # A dry run only plans paths; nothing is sent, so an empty address is harmless there.
         "base_url": base_url or "https://invalid.example",
         "license_number": license_number,
@@ -55,7 +68,7 @@ def adapter_for(
         "pace": pace,
     }
     if store.tracktrace_system == "metrc":
-        real: Adapter = MetrcAdapter(
+        real: RealAdapter = MetrcAdapter(
             vendor_key=credentials.get("vendor_key", ""),
             user_key=credentials.get("user_key", ""),
             state=store.state,

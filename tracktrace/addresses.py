@@ -92,6 +92,8 @@ def choices(store: Store) -> dict[str, list[Choice]]:
 def allowed(store: Store, system: str, url: str) -> bool:
     """Say whether a manager may point the store's reporting for a system at this address."""
     label = TRACKTRACE_LABELS.get(system)
+    if label is None:
+        return False
     return any(
         choice.url == url and choice.system == system for choice in choices(store).get(label, [])
     )

@@ -3,6 +3,16 @@
 import abc
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import cast
+
+from models.compliance.payloads import (
+    AdjustmentFact,
+    Progress,
+    ReportPayload,
+    ReturnFact,
+    SaleFact,
+    VoidFact,
+)
 
 
 @dataclass
@@ -136,24 +146,24 @@ class Adapter(abc.ABC):
         return taken
 
     @abc.abstractmethod
-    def report_sale(self, fact: dict, *, external_number: str, request_id: str) -> Sent:
+    def report_sale(self, fact: SaleFact, *, external_number: str, request_id: str) -> Sent:
         """Record a completed sale at the state."""
 
     @abc.abstractmethod
-    def void_sale(self, fact: dict, *, sale_state_id: str, request_id: str) -> Sent:
+    def void_sale(self, fact: VoidFact, *, sale_state_id: str, request_id: str) -> Sent:
         """Void (archive) a sale the state already holds."""
 
     @abc.abstractmethod
-    def report_return(self, fact: dict, *, sale_state_id: str, request_id: str) -> Sent:
+    def report_return(self, fact: ReturnFact, *, sale_state_id: str, request_id: str) -> Sent:
         """Record goods coming back from a sale the state already holds."""
 
     @abc.abstractmethod
-    def report_adjustment(self, fact: dict, *, request_id: str) -> Sent:
+    def report_adjustment(self, fact: AdjustmentFact, *, request_id: str) -> Sent:
         """Record a package quantity adjustment with its reason."""
 
     @abc.abstractmethod
     def find_receipt(
-        self, external_number: str, *, fact: dict | None = None
+        self, external_number: str, *, fact: SaleFact | None = None
     ) -> StateReceipt | None:
         """Return the state's receipt carrying our external number, or None."""
 
@@ -173,15 +183,15 @@ class Adapter(abc.ABC):
         """Ask the state whether a medical card is active (NotSupported where it cannot tell)."""
         raise NotSupported(f"{self.label} offers no card lookup Pistil can use.")
 
-    def before_send(self, kind: str, fact: dict) -> dict:
+    def before_send(self, kind: str, fact: ReportPayload) -> Progress:
         """Return what a later check of this try will need to know (kept before sending)."""
         return {}
 
-    def confirm(self, kind: str, fact: dict, *, external_number: str, request_id: str,
-                progress: dict, sale_state_id: str | None) -> Confirmation:  # fmt: skip
+    def confirm(self, kind: str, fact: ReportPayload, *, external_number: str, request_id: str,
+                progress: Progress, sale_state_id: str | None) -> Confirmation:  # fmt: skip
         """Ask the state whether an unanswered earlier try of this report landed."""
         if kind == "sale":
-            receipt = self.find_receipt(external_number, fact=fact)
+            receipt = self.find_receipt(external_number, fact=cast(SaleFact, fact))
             if receipt is None:
                 return Confirmation(landed=False)
             return Confirmation(landed=True, state_id=receipt.state_id)

@@ -5,11 +5,20 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
+from models.compliance.payloads import (
+    AdjustmentFact,
+    Progress,
+    ReportPayload,
+    ReturnFact,
+    SaleFact,
+    VoidFact,
+)
 from tracktrace.base import (
     Adapter,
     CardAnswer,
@@ -139,7 +148,7 @@ class MetrcAdapter(Adapter):
 
     # Plans: the exact calls, shared with the dry run.
 
-    def receipt_body(self, fact: dict, external_number: str) -> dict:
+    def receipt_body(self, fact: SaleFact, external_number: str) -> dict:
         """Return one receipt in Metrc's create-receipt shape."""
         transactions = []
         for line in fact["lines"]:
@@ -173,7 +182,7 @@ class MetrcAdapter(Adapter):
     def params(self, **extra) -> dict:
         return {"licenseNumber": self.license_number, **extra}
 
-    def plan_sale(self, fact: dict, external_number: str) -> Call:
+    def plan_sale(self, fact: SaleFact, external_number: str) -> Call:
         return Call(
             "send",
             "POST",
@@ -185,14 +194,14 @@ class MetrcAdapter(Adapter):
     def plan_void(self, sale_state_id: str) -> Call:
         return Call("send", "DELETE", f"/sales/v2/receipts/{sale_state_id}", self.params())
 
-    def plan_return(self, fact: dict, sale_state_id: str) -> Call:
+    def plan_return(self, fact: ReturnFact, sale_state_id: str) -> Call:
         if not fact["lines"]:
             # Everything came back: Metrc has no refund call, so the receipt is archived.
             return self.plan_void(sale_state_id)
         body = {"Id": int(sale_state_id), **self.receipt_body(fact, fact["sale_external_number"])}
         return Call("send", "PUT", "/sales/v2/receipts", self.params(), [body])
 
-    def plan_adjustment(self, fact: dict) -> Call:
+    def plan_adjustment(self, fact: AdjustmentFact) -> Call:
         if not fact.get("reason_code"):
             raise Rejected(
                 "This adjustment has no Metrc adjustment reason. Record the reason on the "
@@ -248,7 +257,7 @@ class MetrcAdapter(Adapter):
         exchange.message = text
         raise Rejected(text, http_status=status)
 
-    def report_sale(self, fact: dict, *, external_number: str, request_id: str) -> Sent:
+    def report_sale(self, fact: SaleFact, *, external_number: str, request_id: str) -> Sent:
         response = self.call(self.plan_sale(fact, external_number), "sale")
         ids = (response.json(parse_float=Decimal) or {}).get("Ids") if response.content else None
         if ids:
@@ -257,15 +266,15 @@ class MetrcAdapter(Adapter):
         receipt = self.find_receipt(external_number)
         return Sent(receipt.state_id if receipt else None)
 
-    def void_sale(self, fact: dict, *, sale_state_id: str, request_id: str) -> Sent:
+    def void_sale(self, fact: VoidFact, *, sale_state_id: str, request_id: str) -> Sent:
         self.call(self.plan_void(sale_state_id), "void")
         return Sent(sale_state_id)
 
-    def report_return(self, fact: dict, *, sale_state_id: str, request_id: str) -> Sent:
+    def report_return(self, fact: ReturnFact, *, sale_state_id: str, request_id: str) -> Sent:
         self.call(self.plan_return(fact, sale_state_id), "corrected receipt")
         return Sent(sale_state_id)
 
-    def report_adjustment(self, fact: dict, *, request_id: str) -> Sent:
+    def report_adjustment(self, fact: AdjustmentFact, *, request_id: str) -> Sent:
         self.call(self.plan_adjustment(fact), "package adjustment")
         return Sent(None)
 
@@ -295,7 +304,7 @@ class MetrcAdapter(Adapter):
         )
 
     def find_receipt(
-        self, external_number: str, *, fact: dict | None = None
+        self, external_number: str, *, fact: SaleFact | None = None
     ) -> StateReceipt | None:
         call = Call(
             "lookup", "GET", f"/sales/v2/receipts/external/{external_number}", self.params()
@@ -354,11 +363,12 @@ class MetrcAdapter(Adapter):
             Decimal(str(self.call(call, "package lookup").json(parse_float=Decimal)["Quantity"]))
         )
 
-    def before_send(self, kind: str, fact: dict) -> dict:
+    def before_send(self, kind: str, fact: ReportPayload) -> Progress:
         if kind != "adjustment":
             return {}
         # The adjust POST is not idempotent and has no number of ours: remember the quantity.
-        return {"quantity_before": self.package_quantity(fact["tag"])}
+        adjustment = cast(AdjustmentFact, fact)
+        return {"quantity_before": self.package_quantity(adjustment["tag"])}
 
     def confirm(self, kind, fact, *, external_number, request_id, progress, sale_state_id):
         if kind in ("void", "return"):

@@ -11,9 +11,8 @@ from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
 from jobs.connection_check import check_connection
-from jobs.lanes import clock
-from jobs.reconcile import latest_run, resend_item, resolve_item, run_state, start_reconciliation
-from jobs.reports import mark_handled, pause_by_hand, resume_license, retry_report
+from models.compliance.clock import clock
+from models.compliance.commands import mark_handled, pause_by_hand, resume_license, retry_report
 from models.compliance.outbox import (
     SHOWN_STATUSES,
     ComplianceReport,
@@ -21,6 +20,13 @@ from models.compliance.outbox import (
     license_for,
     oldest_pending,
     status_counts,
+)
+from models.compliance.reconciliation import (
+    latest_run,
+    resend_item,
+    resolve_item,
+    run_state,
+    start_reconciliation,
 )
 from models.stores.store import Store
 from tracktrace.settings import setting

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from models.base import utcnow
-from models.sales.orders import Order
+from models.compliance.payloads import (
+    AdjustmentFact,
+    LineFact,
+    ReportPayload,
+    ReturnFact,
+    SaleFact,
+    VoidFact,
+)
+from models.sales.orders import Order, OrderLine
 from models.stock.packages import StockMovement
 from models.stores.store import Store
 
@@ -26,7 +34,7 @@ class Fact:
 
     key: str
     external_number: str
-    payload: dict
+    payload: ReportPayload
     deadline_at: datetime
 
 
@@ -46,7 +54,7 @@ def customer_type(order: Order) -> str:
     return "caregiver" if order.patient_id else "patient"
 
 
-def line_fact(line, quantity: int, amount_cents: int) -> dict:
+def line_fact(line: OrderLine, quantity: int, amount_cents: int) -> LineFact:
     """Return one line as the state sees it: package tag, quantity and its price."""
     return {
         "line_id": line.id,
@@ -58,14 +66,14 @@ def line_fact(line, quantity: int, amount_cents: int) -> dict:
     }
 
 
-def prorated_cents(line, quantity: int) -> int:
+def prorated_cents(line: OrderLine, quantity: int) -> int:
     """Return the share of a line's total for part of its quantity, rounded half up."""
     if quantity == line.quantity:
         return line.line_total_cents
     return (line.line_total_cents * quantity * 2 + line.quantity) // (line.quantity * 2)
 
 
-def sale_payload(order: Order) -> dict:
+def sale_payload(order: Order) -> SaleFact:
     """Return the sale as it was completed."""
     sold_at = order.completed_at or utcnow()
     lines = [line_fact(line, line.quantity, line.line_total_cents) for line in order.lines]
@@ -83,16 +91,16 @@ def sale_payload(order: Order) -> dict:
     }
 
 
-def returned_before(earlier_returns: Sequence[dict]) -> dict[int, int]:
+def returned_before(earlier_returns: Sequence[ReturnFact]) -> dict[int, int]:
     """Return how much of each line earlier return reports already told the state about."""
     totals: dict[int, int] = {}
     for payload in earlier_returns:
-        for line in payload.get("returned", []):
+        for line in payload["returned"]:
             totals[line["line_id"]] = totals.get(line["line_id"], 0) + line["quantity"]
     return totals
 
 
-def return_payload(order: Order, earlier_returns: Sequence[dict]) -> dict:
+def return_payload(order: Order, earlier_returns: Sequence[ReturnFact]) -> ReturnFact:
     """Return what came back this time and what the sale amounts to now."""
     earlier = returned_before(earlier_returns)
     returned, remaining = [], []
@@ -105,18 +113,17 @@ def return_payload(order: Order, earlier_returns: Sequence[dict]) -> dict:
             remaining.append(line_fact(line, left, prorated_cents(line, left)))
     if not returned:
         raise ValueError(f"order {order.id} has no returned quantity that was not reported yet")
-    payload = sale_payload(order)
-    payload.update(
-        returned=returned,
-        lines=remaining,
-        total_cents=sum(line["amount_cents"] for line in remaining),
-        returned_at=utcnow().isoformat(),
-        sale_external_number=str(order.id),
-    )
-    return payload
+    return {
+        **sale_payload(order),
+        "returned": returned,
+        "lines": remaining,
+        "total_cents": sum(line["amount_cents"] for line in remaining),
+        "returned_at": utcnow().isoformat(),
+        "sale_external_number": str(order.id),
+    }
 
 
-def adjustment_payload(store: Store, movement: StockMovement) -> dict:
+def adjustment_payload(store: Store, movement: StockMovement) -> AdjustmentFact:
     """Return a package adjustment: the tag, the signed change and the state's reason code."""
     at = movement.created_at or utcnow()
     package = movement.package
@@ -133,42 +140,42 @@ def adjustment_payload(store: Store, movement: StockMovement) -> dict:
     }
 
 
+def void_payload(order: Order) -> VoidFact:
+    """Return a void: which sale, when, and why."""
+    return {
+        "order_id": order.id,
+        "sale_external_number": str(order.id),
+        "voided_at": (order.voided_at or utcnow()).isoformat(),
+        "reason": order.void_reason,
+    }
+
+
 def build_fact(
     kind: str,
     store: Store,
     *,
     order: Order | None,
     movement: StockMovement | None,
-    earlier_returns: Sequence[dict] = (),
+    earlier_returns: Sequence[ReturnFact] = (),
 ) -> Fact:
     """Return the outbox key, our external number and the snapshot for a report.
 
     `earlier_returns` are the payloads of the order's return reports already in the outbox.
     """
-    if kind in ("sale", "void", "return") and order is None:
-        raise ValueError(f"a {kind} report needs its order")
-    if kind == "adjustment" and movement is None:
-        raise ValueError("an adjustment report needs its stock movement")
     if order is not None and order.store_id != store.id:
         raise ValueError("the order belongs to another store")
-    now = utcnow()
+    deadline = deadline_for(store, utcnow())
+    if kind == "adjustment":
+        if movement is None:
+            raise ValueError("an adjustment report needs its stock movement")
+        adjustment = adjustment_payload(store, movement)
+        return Fact(f"adjustment:{movement.id}", f"ADJ-{movement.id}", adjustment, deadline)
+    if order is None:
+        raise ValueError(f"a {kind} report needs its order")
     if kind == "sale":
-        payload = sale_payload(order)
-        return Fact(f"sale:{order.id}", str(order.id), payload, deadline_for(store, now))
+        return Fact(f"sale:{order.id}", str(order.id), sale_payload(order), deadline)
     if kind == "void":
-        payload = {
-            "order_id": order.id,
-            "sale_external_number": str(order.id),
-            "voided_at": (order.voided_at or now).isoformat(),
-            "reason": order.void_reason,
-        }
-        return Fact(f"void:{order.id}", str(order.id), payload, deadline_for(store, now))
-    if kind == "return":
-        count = len(earlier_returns)
-        number = f"{order.id}-R{count + 1}"
-        payload = return_payload(order, earlier_returns)
-        return Fact(f"return:{order.id}:{count + 1}", number, payload, deadline_for(store, now))
-    payload = adjustment_payload(store, movement)
-    return Fact(
-        f"adjustment:{movement.id}", f"ADJ-{movement.id}", payload, deadline_for(store, now)
-    )
+        return Fact(f"void:{order.id}", str(order.id), void_payload(order), deadline)
+    count = len(earlier_returns) + 1
+    back = return_payload(order, earlier_returns)
+    return Fact(f"return:{order.id}:{count}", f"{order.id}-R{count}", back, deadline)

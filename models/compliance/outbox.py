@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -15,11 +16,14 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.base import utcnow
 from models.compliance.facts import build_fact
+from models.compliance.payloads import ReportPayload, ReturnFact
 from models.infra.after_commit import after_commit
 from models.model import Model
 from models.sales.orders import Order
@@ -65,7 +69,7 @@ class ComplianceReport(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     external_number: Mapped[str] = mapped_column(String(64))
     state_id: Mapped[str | None] = mapped_column(String(64))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[ReportPayload] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None]
@@ -211,15 +215,15 @@ def queue_report(
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
     db.session.flush()
-    earlier_returns = (
-        db.session.scalars(
+    earlier_returns: list[ReturnFact] = []
+    if kind == "return" and order is not None:
+        payloads = db.session.scalars(
             select(ComplianceReport.payload)
             .where(ComplianceReport.order_id == order.id, ComplianceReport.kind == "return")
             .order_by(ComplianceReport.id)
-        ).all()
-        if kind == "return" and order is not None
-        else []
-    )
+        )
+        # Rows of kind "return" hold return payloads.
+        earlier_returns = [cast(ReturnFact, payload) for payload in payloads]
     fact = build_fact(kind, store, order=order, movement=movement, earlier_returns=earlier_returns)
     report = ComplianceReport(
         store_id=store.id,
@@ -284,7 +288,12 @@ def sale_report_statuses(order_ids: list[int]) -> dict[int, str]:
             ComplianceReport.order_id.in_(order_ids), ComplianceReport.kind == "sale"
         )
     )
-    return {order_id: shown(status, dry_run) for order_id, status, dry_run in rows}
+    # Sale reports always carry their order.
+    return {
+        order_id: shown(status, dry_run)
+        for order_id, status, dry_run in rows
+        if order_id is not None
+    }
 
 
 def license_for(store_id: int) -> ComplianceLicense | None:
@@ -292,3 +301,15 @@ def license_for(store_id: int) -> ComplianceLicense | None:
     return db.session.scalar(
         select(ComplianceLicense).where(ComplianceLicense.store_id == store_id)
     )
+
+
+def ensure_license_row(store_id: int, *, commit: bool = True) -> None:
+    """Create the store's lane row if it has none (two racing senders both succeed)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ComplianceLicense)
+        .values(store_id=store_id, paused=False, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["store_id"])
+    )
+    if commit:
+        db.session.commit()

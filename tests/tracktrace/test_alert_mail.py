@@ -20,8 +20,8 @@ from extensions import db
 from jobs.cron import tick
 from jobs.queues import wait_for_background
 from jobs.reconcile import reconcile
-from jobs.reports import pause_by_hand
 from models.base import utcnow
+from models.compliance.commands import pause_by_hand
 from models.compliance.outbox import ReconciliationItem, ReconciliationRun, queue_report
 from models.infra.audit import AuditEvent
 from support import base_config

@@ -18,9 +18,9 @@ from tracktrace_support import (
 )
 
 from extensions import db
-from jobs.lanes import clock
 from jobs.queues import wait_for_background
 from jobs.tracktrace_cli import tracktrace_cli
+from models.compliance.clock import clock
 from models.compliance.outbox import ComplianceReport, ReconciliationRun, license_for, queue_report
 from models.infra.audit import AuditEvent
 from support import base_config, check_card_at, store_today

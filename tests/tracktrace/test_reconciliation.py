@@ -8,10 +8,11 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 
 from extensions import db
 from jobs.cron import due_reconciliations, tick
-from jobs.lanes import clock
 from jobs.queues import wait_for_background
-from jobs.reconcile import reconcile, resend_item, resolve_item
+from jobs.reconcile import reconcile
+from models.compliance.clock import clock
 from models.compliance.outbox import ReconciliationItem, queue_report
+from models.compliance.reconciliation import resend_item, resolve_item
 from models.infra.audit import AuditEvent
 from support import base_config
 from tracktrace.adapters import adapter_for

@@ -19,9 +19,10 @@ from tracktrace_support import (
 )
 
 from extensions import db
-from jobs.lanes import clock
 from jobs.queues import wait_for_background
-from jobs.reports import drain_license, retry_report, send_report
+from jobs.reports import drain_license, send_report
+from models.compliance.clock import clock
+from models.compliance.commands import pause_by_hand, resume_license, retry_report
 from models.compliance.outbox import ComplianceLicense, ComplianceReport, license_for, queue_report
 from models.infra.audit import AuditEvent
 from support import base_config
@@ -124,8 +125,6 @@ def test_401_pauses_the_license_and_resume_sends_the_backlog(app, store, emulato
     ).startswith("Metrc refused the credentials")
 
     from tracktrace_support import USER_KEY, VENDOR_KEY
-
-    from jobs.reports import resume_license
 
     store.set_tracktrace_credentials({"vendor_key": VENDOR_KEY, "user_key": USER_KEY})
     resume_license(store.id, None)
@@ -348,9 +347,7 @@ def test_the_request_budget_per_license_is_kept(app, metrc_store, emulator, monk
         ids.append(queue_report("sale", metrc_store, order=order).id)
     db.session.commit()
     wait_for_background()
-    from jobs.lanes import clock as real_clock
-
-    real_clock.offset = timedelta(0)
+    clock.offset = timedelta(0)
     db.session.execute(ComplianceReport.__table__.update().values(next_attempt_at=None))
     db.session.commit()
     db.session.rollback()
@@ -431,8 +428,6 @@ def test_a_retry_by_a_person_asks_the_state_first(app, metrc_store, emulator):
 
 
 def test_a_paused_license_sends_nothing(app, metrc_store, emulator):
-    from jobs.reports import pause_by_hand
-
     pause_by_hand(metrc_store.id, None, "key rotation")
     db.session.commit()
     package = stock(metrc_store, emulator, metrc_tag(16), 5)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from models.compliance.payloads import LineFact, SaleFact
 from tracktrace.base import Adapter, CardAnswer, Rejected
 from tracktrace.http import DEFAULT_TIMEOUT, HttpClient
 
@@ -67,19 +68,20 @@ def card_refusal(active: bool, expires: date | None, today: date) -> str | None:
 NO_SUCH_CARD = "BioTrack has no patient card with this number."
 
 
-def sale_type(fact: dict) -> str:
+def sale_type(fact: SaleFact) -> str:
+    """Return BioTrack's sale type: recreational for a consumer, medical otherwise."""
     return "RECREATIONAL" if fact.get("customer_type", "consumer") == "consumer" else "MEDICAL"
 
 
-def tagged_lines(fact: dict, lines_key: str = "lines") -> list[dict]:
+def tagged_lines(lines: list[LineFact]) -> list[LineFact]:
     """Return a fact's lines, refusing any without a package barcode."""
-    for line in fact[lines_key]:
+    for line in lines:
         if not line.get("tag"):
             raise Rejected(
                 f"Line “{line.get('name', '?')}” has no package barcode; BioTrack needs the "
                 "package of every line. Fix the sale's lines, then retry."
             )
-    return fact[lines_key]
+    return lines
 
 
 class SessionExpired(Exception):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from models.compliance.payloads import AdjustmentFact, LineFact, ReturnFact, SaleFact, VoidFact
 from models.infra.crypto import normalize_identifier
 from tracktrace.base import (
     CardAnswer,
@@ -153,7 +154,7 @@ class BioTrackLegacyAdapter(BioTrackAdapter):
                     raise TryLater("BioTrack kept expiring our session; will retry.") from None
         raise AssertionError("unreachable")
 
-    def data(self, lines: list[dict], external_number: str) -> list[dict]:
+    def data(self, lines: list[LineFact], external_number: str) -> list[dict]:
         return [
             {
                 "barcodeid": line["tag"],
@@ -164,26 +165,26 @@ class BioTrackLegacyAdapter(BioTrackAdapter):
             for line in lines
         ]
 
-    def plan_sale(self, fact: dict, external_number: str, request_id: str) -> dict:
+    def plan_sale(self, fact: SaleFact, external_number: str, request_id: str) -> dict:
         sold = int(datetime.fromisoformat(fact["sold_at"]).timestamp())
         return {
             "terminal_id": "1",
             "sale_time": sold,
-            "data": self.data(tagged_lines(fact), external_number),
+            "data": self.data(tagged_lines(fact["lines"]), external_number),
             "nonce": request_id,
         }
 
     def plan_void(self, sale_state_id: str, request_id: str) -> dict:
         return {"transactionid": sale_state_id, "nonce": request_id}
 
-    def plan_return(self, fact: dict, sale_state_id: str, request_id: str) -> dict:
+    def plan_return(self, fact: ReturnFact, sale_state_id: str, request_id: str) -> dict:
         return {
             "transactionid": sale_state_id,
-            "data": self.data(tagged_lines(fact, "returned"), fact["sale_external_number"]),
+            "data": self.data(tagged_lines(fact["returned"]), fact["sale_external_number"]),
             "nonce": request_id,
         }
 
-    def plan_adjustment(self, fact: dict, request_id: str) -> dict:
+    def plan_adjustment(self, fact: AdjustmentFact, request_id: str) -> dict:
         if fact["delta"] > 0:
             raise NotSupported(
                 "BioTrack's API records adjustments that remove stock only. Record this "
@@ -202,23 +203,23 @@ class BioTrackLegacyAdapter(BioTrackAdapter):
             "nonce": request_id,
         }
 
-    def report_sale(self, fact, *, external_number, request_id) -> Sent:
+    def report_sale(self, fact: SaleFact, *, external_number: str, request_id: str) -> Sent:
         answer = self.rpc(
             "sale_dispense", self.plan_sale(fact, external_number, request_id), "sale"
         )
         return Sent(str(answer["transactionid"]))
 
-    def void_sale(self, fact, *, sale_state_id, request_id) -> Sent:
+    def void_sale(self, fact: VoidFact, *, sale_state_id: str, request_id: str) -> Sent:
         self.rpc("sale_void", self.plan_void(sale_state_id, request_id), "void")
         return Sent(sale_state_id)
 
-    def report_return(self, fact, *, sale_state_id, request_id) -> Sent:
+    def report_return(self, fact: ReturnFact, *, sale_state_id: str, request_id: str) -> Sent:
         answer = self.rpc(
             "sale_refund", self.plan_return(fact, sale_state_id, request_id), "refund"
         )
         return Sent(str(answer.get("transactionid") or sale_state_id))
 
-    def report_adjustment(self, fact, *, request_id) -> Sent:
+    def report_adjustment(self, fact: AdjustmentFact, *, request_id: str) -> Sent:
         answer = self.rpc(
             "inventory_adjust", self.plan_adjustment(fact, request_id), "package adjustment"
         )
@@ -251,29 +252,32 @@ class BioTrackLegacyAdapter(BioTrackAdapter):
             sold = datetime.fromtimestamp(int(rows[0]["sessiontime"]), UTC).astimezone(self.zone)
             if sold.date() != day:
                 continue
-            kept = {}
+            kept: dict[str, Decimal] = {}
+            amounts: dict[str, int] = {}
             for row in rows:
-                kept[row["inventoryid"]] = [Decimal(str(row["quantity"])), cents(row["price"])]
+                kept[row["inventoryid"]] = Decimal(str(row["quantity"]))
+                amounts[row["inventoryid"]] = cents(row["price"])
             for row in refunds.get(tid, []):
-                entry = kept.get(row["inventoryid"])
-                if entry:
-                    entry[0] -= Decimal(str(row["quantity"]))
-                    entry[1] -= cents(row["price"])
-            left = {tag: entry for tag, entry in kept.items() if entry[0] > 0}
+                if row["inventoryid"] in kept:
+                    kept[row["inventoryid"]] -= Decimal(str(row["quantity"]))
+                    amounts[row["inventoryid"]] -= cents(row["price"])
+            left = {tag: held for tag, held in kept.items() if held > 0}
             receipts.append(
                 StateReceipt(
                     state_id=tid,
                     external_number=rows[0].get("itemnumber") or None,
                     line_count=len(left),
-                    total_cents=sum(entry[1] for entry in left.values()),
+                    total_cents=sum(amounts[tag] for tag in left),
                     voided=any(str(row.get("deleted")) == "1" for row in rows),
                     sold_at=sold.isoformat(),
-                    lines=tuple((tag, str(entry[0])) for tag, entry in left.items()),
+                    lines=tuple((tag, str(left[tag])) for tag in left),
                 )
             )
         return receipts
 
-    def find_receipt(self, external_number, *, fact=None) -> StateReceipt | None:
+    def find_receipt(
+        self, external_number: str, *, fact: SaleFact | None = None
+    ) -> StateReceipt | None:
         day = datetime.fromisoformat(fact["business_date"]).date() if fact else None
         for receipt in self.receipts_for_day(day) if day else []:
             if receipt.external_number == external_number:

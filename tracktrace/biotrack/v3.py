@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from models.compliance.payloads import AdjustmentFact, LineFact, ReturnFact, SaleFact, VoidFact
 from models.infra.crypto import normalize_identifier
 from tracktrace.base import (
     CardAnswer,
@@ -130,7 +131,7 @@ class BioTrackV3Adapter(BioTrackAdapter):
             self.raise_for(response, what)
         raise AssertionError("unreachable")
 
-    def items(self, lines: list[dict]) -> list[dict]:
+    def items(self, lines: list[LineFact]) -> list[dict]:
         return [
             {
                 "Barcode": line["tag"],
@@ -140,15 +141,15 @@ class BioTrackV3Adapter(BioTrackAdapter):
             for line in lines
         ]
 
-    def plan_sale(self, fact: dict, external_number: str, request_id: str) -> Call:
-        body = {
+    def plan_sale(self, fact: SaleFact, external_number: str, request_id: str) -> Call:
+        body: dict[str, object] = {
             "LocationLicense": self.license_number,
             "Type": sale_type(fact),
             "TerminalID": "pistil",
             "Datetime": rfc3339(fact["sold_at"], self.zone),
             "ExternalID": external_number,
             "RequestID": request_id,
-            "Items": self.items(tagged_lines(fact)),
+            "Items": self.items(tagged_lines(fact["lines"])),
         }
         if sale_type(fact) == "MEDICAL":
             body["PatientCardKey"] = fact.get("patient_card_key")
@@ -158,21 +159,21 @@ class BioTrackV3Adapter(BioTrackAdapter):
         body = {"LocationLicense": self.license_number, "RequestID": request_id}
         return Call("send", "PUT", f"/v1/sale/{sale_state_id}/void", body=body)
 
-    def plan_return(self, fact: dict, sale_state_id: str, request_id: str) -> Call:
+    def plan_return(self, fact: ReturnFact, sale_state_id: str, request_id: str) -> Call:
         body = {
             "LocationLicense": self.license_number,
             "RequestID": request_id,
-            "Items": self.items(tagged_lines(fact, "returned")),
+            "Items": self.items(tagged_lines(fact["returned"])),
         }
         return Call("send", "POST", f"/v1/sale/{sale_state_id}/refund", body=body)
 
-    def plan_adjustment(self, fact: dict) -> Call:
+    def plan_adjustment(self, fact: AdjustmentFact) -> Call:
         raise NotSupported(
             "BioTrack's New Mexico API has no adjustment call Pistil can use. Record this "
             "adjustment in BioTrack by hand, then mark the report handled."
         )
 
-    def plan_card_lookup(self, fact: dict) -> Call:
+    def plan_card_lookup(self, fact: SaleFact) -> Call:
         """Plan the lookup of the card a medical sale is dispensed against: the patient's."""
         # A caregiver's sale too: it counts against the patient's allotment, so BioTrack is
         # asked for the patient's card, never the caregiver's.
@@ -182,7 +183,7 @@ class BioTrackV3Adapter(BioTrackAdapter):
         body = {"CardID": normalize_identifier(card_number), "LocationLicense": self.license_number}
         return Call("card", "POST", "/v1/patient/lookup", body=body)
 
-    def card_key(self, fact: dict) -> dict:
+    def card_key(self, fact: SaleFact) -> SaleFact:
         """Add the patient's card key (from a card lookup) to a medical sale."""
         if sale_type(fact) != "MEDICAL" or fact.get("patient_card_key"):
             return fact
@@ -192,7 +193,7 @@ class BioTrackV3Adapter(BioTrackAdapter):
                 "whose allotment it counts against. Record the patient's card, then retry."
             )
         try:
-            answer = self.card_status(fact["patient_license"])
+            answer = self.card_status(fact.get("patient_license") or "")
         except CardNotFound:
             raise Rejected(
                 "BioTrack has no record of the patient's medical card. Check the card with "
@@ -206,22 +207,22 @@ class BioTrackV3Adapter(BioTrackAdapter):
             )
         return {**fact, "patient_card_key": answer.card_key}
 
-    def report_sale(self, fact, *, external_number, request_id) -> Sent:
+    def report_sale(self, fact: SaleFact, *, external_number: str, request_id: str) -> Sent:
         call = self.plan_sale(self.card_key(fact), external_number, request_id)
         body = self.call(call, "sale").json(parse_float=Decimal)
         return Sent(str(body["TransactionID"]))
 
-    def void_sale(self, fact, *, sale_state_id, request_id) -> Sent:
+    def void_sale(self, fact: VoidFact, *, sale_state_id: str, request_id: str) -> Sent:
         self.call(self.plan_void(sale_state_id, request_id), "void")
         return Sent(sale_state_id)
 
-    def report_return(self, fact, *, sale_state_id, request_id) -> Sent:
+    def report_return(self, fact: ReturnFact, *, sale_state_id: str, request_id: str) -> Sent:
         body = self.call(self.plan_return(fact, sale_state_id, request_id), "refund").json(
             parse_float=Decimal
         )
         return Sent(str(body.get("TransactionID") or sale_state_id))
 
-    def report_adjustment(self, fact, *, request_id) -> Sent:
+    def report_adjustment(self, fact: AdjustmentFact, *, request_id: str) -> Sent:
         self.plan_adjustment(fact)
         raise AssertionError("unreachable")
 
@@ -248,7 +249,9 @@ class BioTrackV3Adapter(BioTrackAdapter):
         )
         return [self.receipt_from(sale) for sale in body.get("Sale", [])]
 
-    def find_receipt(self, external_number, *, fact=None) -> StateReceipt | None:
+    def find_receipt(
+        self, external_number: str, *, fact: SaleFact | None = None
+    ) -> StateReceipt | None:
         # V3 has no lookup by our number: search the sale's business day (and the next, for
         # sales near midnight) and match ExternalID.
         day = (

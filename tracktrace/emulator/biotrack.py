@@ -228,7 +228,7 @@ class BioTrackV3:
                 sale["Voided"] = True
                 return Reply(200, {"TransactionID": transaction_id})
             back = self.items(facility, body.get("Items"), selling=False)
-            sold = {}
+            sold: dict[str, Decimal] = {}
             for item in sale["Items"]:
                 sold[item["Barcode"]] = sold.get(item["Barcode"], Decimal(0)) + item["Quantity"]
             for barcode, quantity in back.items():
@@ -278,7 +278,7 @@ class BioTrackLegacy:
     def fail(self, message: str, code: str) -> Answer:
         return Answer(self.reply({"success": 0, "error": message, "errorcode": code}))
 
-    def reply(self, body: dict) -> Reply:
+    def reply(self, body: object) -> Reply:
         reply = Reply(200, body, content_type="text/html")
         if self.world.leak_content_type:
             # Some BioTrack hosts leak a header line into the body.

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeGuard
 
 from tracktrace.http import encode_json
 
@@ -54,6 +55,6 @@ class Answer(Exception):
         self.reply = reply
 
 
-def is_number(value) -> bool:
+def is_number(value: object) -> TypeGuard[Decimal]:
     """Return whether a decoded JSON value was a number (not a string, not a boolean)."""
     return isinstance(value, Decimal)

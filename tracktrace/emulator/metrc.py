@@ -3,18 +3,21 @@
 import base64
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import unquote
 
-from models.infra.crypto import normalize_identifier
 from tracktrace.emulator.http import Answer, Reply, Request, is_number, text
-from tracktrace.emulator.world import Facility, World
+from tracktrace.emulator.metrc_receipts import (
+    CUSTOMER_TYPES,
+    UNITS,
+    check_receipt,
+    check_transactions,
+)
+from tracktrace.emulator.world import Facility, MetrcUser, World
 
-LABEL = re.compile(r"^[0-9A-Z]{24}$")
-LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CUSTOMER_TYPES = ("Consumer", "Patient", "Caregiver", "ExternalPatient")
-UNITS = ("Each", "Grams", "Milligrams", "Kilograms", "Ounces", "Pounds", "Liters")
 REASONS = {
     "Drying": False,
     "Entry Error": True,
@@ -52,48 +55,28 @@ class Metrc:
         method, path = request.method, request.path.rstrip("/") or "/"
         if method == "GET":
             self.pace_gets(request)
-        if path == "/facilities/v2":
-            return self.facilities(user)
-        if path == "/unitsofmeasure/v2/active":
-            return Reply(
-                200, [{"Name": u, "Abbreviation": u[:2], "QuantityType": "x"} for u in UNITS]
-            )
-        if path == "/sales/v2/customertypes":
-            return Reply(200, list(CUSTOMER_TYPES))
+        if path in OPEN_ROUTES:
+            return OPEN_ROUTES[path](self, user)
         facility = self.facility(request, user)
-        if path == "/sales/v2/receipts" and method == "POST":
-            return self.create_receipts(request, facility, user)
-        if path == "/sales/v2/receipts" and method == "PUT":
-            return self.update_receipts(request, facility, user)
-        if path in ("/sales/v2/receipts/active", "/sales/v2/receipts/inactive") and method == "GET":
-            return self.list_receipts(request, facility, active=path.endswith("/active"))
-        match = re.fullmatch(r"/sales/v2/receipts/external/(.+)", path)
-        if match and method == "GET":
-            return self.receipt_by_external(facility, match.group(1))
-        match = re.fullmatch(r"/sales/v2/receipts/(\d+)", path)
-        if match and method == "GET":
-            return Reply(200, self.receipt(facility, int(match.group(1))))
-        if match and method == "DELETE":
-            return self.archive(facility, user, int(match.group(1)))
-        match = re.fullmatch(r"/patients/v2/statuses/([^/]+)", path)
-        if match and method == "GET":
-            self.require(user, "patients")
-            return self.patient_status(unquote(match.group(1)))
-        if path == "/packages/v2/active" and method == "GET":
-            return self.wrapped(
-                request, [self.package_json(p) for p in facility.packages.values() if p.active]
-            )
-        if path == "/packages/v2/adjust/reasons" and method == "GET":
-            return Reply(200, [{"Name": n, "RequiresNote": r} for n, r in REASONS.items()])
-        if path == "/packages/v2/adjust" and method in ("POST", "PUT"):
-            return self.adjust(request, facility, user)
-        match = re.fullmatch(r"/packages/v2/([0-9A-Za-z]+)", path)
-        if match and method == "GET":
-            package = facility.packages.get(match.group(1))
-            if package is None:
-                raise message(404, f"Package {match.group(1)} was not found.")
-            return Reply(200, self.package_json(package))
+        for methods, pattern, answer in ROUTES:
+            match = pattern.fullmatch(path)
+            if match and method in methods:
+                return answer(self, Asked(request, facility, user, match))
         raise message(404, "No HTTP resource was found that matches the request URI.")
+
+    def package(self, asked: "Asked") -> Reply:
+        package = asked.facility.packages.get(asked.match[1])
+        if package is None:
+            raise message(404, f"Package {asked.match[1]} was not found.")
+        return Reply(200, self.package_json(package))
+
+    def active_packages(self, asked: "Asked") -> Reply:
+        packages = asked.facility.packages.values()
+        return self.wrapped(asked.request, [self.package_json(p) for p in packages if p.active])
+
+    def patient_lookup(self, asked: "Asked") -> Reply:
+        self.require(asked.user, "patients")
+        return self.patient_status(unquote(asked.match[1]))
 
     def patient_status(self, number: str) -> Reply:
         card = self.world.card(number)
@@ -168,100 +151,6 @@ class Metrc:
 
     # Receipts.
 
-    def check_transactions(self, facility: Facility, receipt: dict, row: int, errors: list) -> dict:
-        """Validate a receipt's lines; return the quantity each package would lose."""
-        transactions = receipt.get("Transactions")
-        taken: dict[str, Decimal] = {}
-        if not isinstance(transactions, list) or not transactions:
-            errors.append((row, "A sales receipt must have at least one transaction."))
-            return taken
-        for item in transactions:
-            label = item.get("PackageLabel")
-            if not isinstance(label, str) or not LABEL.match(label):
-                errors.append((row, f"Package label {label!r} is not a valid Metrc tag."))
-                continue
-            package = facility.packages.get(label)
-            if package is None or not package.active:
-                errors.append((row, f"Package {label} is not an active package of this facility."))
-                continue
-            quantity, unit = item.get("Quantity"), item.get("UnitOfMeasure")
-            if not is_number(quantity) or quantity <= 0:
-                errors.append((row, f"Quantity for package {label} must be a number above 0."))
-                continue
-            if unit not in UNITS:
-                errors.append((row, f"Unit of measure {unit!r} is not a valid unit."))
-                continue
-            if unit != package.unit:
-                errors.append(
-                    (
-                        row,
-                        f"Unit of measure {unit} does not match package {label} ({package.unit}).",
-                    )
-                )
-                continue
-            if not is_number(item.get("TotalAmount")) or item["TotalAmount"] < 0:
-                errors.append((row, f"TotalAmount for package {label} must be a number."))
-                continue
-            taken[label] = taken.get(label, Decimal(0)) + quantity
-        for label, quantity in taken.items():
-            have = facility.packages[label].quantity
-            if quantity > have:
-                errors.append(
-                    (
-                        row,
-                        f"Package {label} has {have} {facility.packages[label].unit}; "
-                        f"cannot sell {quantity}.",
-                    )
-                )
-        return taken
-
-    def check_receipt(self, receipt: dict, row: int, errors: list) -> None:
-        if not isinstance(receipt, dict):
-            errors.append((row, "Each receipt must be an object."))
-            return
-        when = receipt.get("SalesDateTime")
-        if not isinstance(when, str) or not LOCAL_TIME.match(when):
-            errors.append(
-                (
-                    row,
-                    f"SalesDateTime {when!r} must be the facility's local time without an offset.",
-                )
-            )
-        kind = receipt.get("SalesCustomerType")
-        if kind not in CUSTOMER_TYPES:
-            errors.append((row, f"SalesCustomerType {kind!r} is not valid."))
-        for problem in self.customer_problems(kind, receipt):
-            errors.append((row, problem))
-
-    def customer_problems(self, kind, receipt: dict) -> list[str]:
-        """Check the patient and caregiver numbers against the customer type and the registry."""
-        # Messages never repeat a license number: they end up in logs and on screens.
-        patient = receipt.get("PatientLicenseNumber")
-        caregiver = receipt.get("CaregiverLicenseNumber")
-        if kind == "Consumer":
-            if patient or caregiver:
-                return ["A consumer sale carries no patient or caregiver license number."]
-            return []
-        if kind not in ("Patient", "Caregiver", "ExternalPatient"):
-            return []
-        if not patient:
-            return ["PatientLicenseNumber is required for a patient sale."]
-        problems = []
-        registered = self.world.card(patient, "patient")
-        if kind != "ExternalPatient" and (registered is None or not registered.active):
-            problems.append("PatientLicenseNumber is not an active patient on the registry.")
-        if kind == "Caregiver":
-            if not caregiver:
-                return [*problems, "CaregiverLicenseNumber is required for a caregiver sale."]
-            card = self.world.card(caregiver, "caregiver")
-            if card is None or not card.active:
-                problems.append("CaregiverLicenseNumber is not an active caregiver.")
-            elif normalize_identifier(patient) not in card.patients:
-                problems.append("The caregiver is not designated for this patient.")
-        elif caregiver:
-            problems.append("Only a caregiver sale carries a CaregiverLicenseNumber.")
-        return problems
-
     def body_array(self, request: Request) -> list:
         try:
             body = request.json()
@@ -315,9 +204,9 @@ class Metrc:
             errors: list = []
             takes = []
             for row, receipt in enumerate(body):
-                self.check_receipt(receipt, row, errors)
+                check_receipt(self.world, receipt, row, errors)
                 takes.append(
-                    self.check_transactions(facility, receipt, row, errors)
+                    check_transactions(facility, receipt, row, errors)
                     if isinstance(receipt, dict)
                     else {}
                 )
@@ -357,11 +246,11 @@ class Metrc:
                 if old["ArchivedDate"]:
                     errors.append((row, f"Sales receipt {receipt_id} is archived."))
                     continue
-                self.check_receipt(receipt, row, errors)
+                check_receipt(self.world, receipt, row, errors)
                 restored = self.taken_by(old)
                 self.apply(facility, restored, -1)
                 try:
-                    taken = self.check_transactions(facility, receipt, row, errors)
+                    taken = check_transactions(facility, receipt, row, errors)
                 finally:
                     self.apply(facility, restored, 1)
                 if errors:
@@ -513,3 +402,69 @@ class Metrc:
                 package.quantity += quantity
                 facility.adjustments.append(dict(item))
         return Reply(200)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A request to a licensed route, with who asked, for which facility, and the path's parts."""
+
+    request: Request
+    facility: Facility
+    user: MetrcUser
+    match: re.Match[str]
+
+
+# Routes that need no license number, by path.
+OPEN_ROUTES: dict[str, Callable[[Metrc, MetrcUser], Reply]] = {
+    "/facilities/v2": Metrc.facilities,
+    "/unitsofmeasure/v2/active": lambda metrc, user: Reply(
+        200, [{"Name": u, "Abbreviation": u[:2], "QuantityType": "x"} for u in UNITS]
+    ),
+    "/sales/v2/customertypes": lambda metrc, user: Reply(200, list(CUSTOMER_TYPES)),
+}
+# The licensed routes in the order they are tried: methods, the whole path, and the answer.
+ROUTES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[Metrc, Asked], Reply]], ...] = (
+    (
+        ("POST",),
+        re.compile(r"/sales/v2/receipts"),
+        lambda metrc, a: metrc.create_receipts(a.request, a.facility, a.user),
+    ),
+    (
+        ("PUT",),
+        re.compile(r"/sales/v2/receipts"),
+        lambda metrc, a: metrc.update_receipts(a.request, a.facility, a.user),
+    ),
+    (
+        ("GET",),
+        re.compile(r"/sales/v2/receipts/(active|inactive)"),
+        lambda metrc, a: metrc.list_receipts(a.request, a.facility, active=a.match[1] == "active"),
+    ),
+    (
+        ("GET",),
+        re.compile(r"/sales/v2/receipts/external/(.+)"),
+        lambda metrc, a: metrc.receipt_by_external(a.facility, a.match[1]),
+    ),
+    (
+        ("GET",),
+        re.compile(r"/sales/v2/receipts/(\d+)"),
+        lambda metrc, a: Reply(200, metrc.receipt(a.facility, int(a.match[1]))),
+    ),
+    (
+        ("DELETE",),
+        re.compile(r"/sales/v2/receipts/(\d+)"),
+        lambda metrc, a: metrc.archive(a.facility, a.user, int(a.match[1])),
+    ),
+    (("GET",), re.compile(r"/patients/v2/statuses/([^/]+)"), Metrc.patient_lookup),
+    (("GET",), re.compile(r"/packages/v2/active"), Metrc.active_packages),
+    (
+        ("GET",),
+        re.compile(r"/packages/v2/adjust/reasons"),
+        lambda metrc, a: Reply(200, [{"Name": n, "RequiresNote": r} for n, r in REASONS.items()]),
+    ),
+    (
+        ("POST", "PUT"),
+        re.compile(r"/packages/v2/adjust"),
+        lambda metrc, a: metrc.adjust(a.request, a.facility, a.user),
+    ),
+    (("GET",), re.compile(r"/packages/v2/([0-9A-Za-z]+)"), Metrc.package),
+)

@@ -58,13 +58,13 @@ def register_cards(world: World) -> int:
             Customer.medical_card_hash.is_not(None),
         )
     ).all()
-    cards = {c.id: c.medical_card_number for c in holders}
+    cards = {c.id: c.medical_card_number or "" for c in holders}
     for holder in holders:
         if holder.kind == "medical":
             world.register_patient(cards[holder.id], expires=holder.medical_card_expires)
     for holder in holders:
         if holder.kind == "caregiver":
-            patient = cards.get(holder.caregiver_for_id)
+            patient = cards.get(holder.caregiver_for_id or 0)
             world.register_caregiver(
                 cards[holder.id],
                 *([patient] if patient else []),

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from tracktrace.emulator.biotrack import BioTrackLegacy, BioTrackV3
@@ -21,6 +22,14 @@ from tracktrace.emulator.metrc import RATE_LIMITED, Metrc
 from tracktrace.emulator.world import Logged, World
 
 log = logging.getLogger("pistil.emulator")
+
+
+class System(Protocol):
+    """An emulated state system: it names the license a request is for, and answers it."""
+
+    def license_of(self, request: Request) -> str | None: ...
+
+    def handle(self, request: Request) -> Reply: ...
 
 
 @dataclass
@@ -43,7 +52,7 @@ class Emulator:
         self.faults: list[Fault] = []
         self.faults_lock = threading.Lock()
         self.stopping = threading.Event()
-        self.systems = {
+        self.systems: dict[str, System] = {
             "metrc": Metrc(self.world),
             "biotrack": BioTrackV3(self.world),
             "legacy": BioTrackLegacy(self.world),
@@ -55,7 +64,7 @@ class Emulator:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def legacy_url(self) -> str:

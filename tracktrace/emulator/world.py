@@ -95,7 +95,8 @@ class World:
         self.biotrack_accounts: dict[str, BioTrackAccount] = {}
         self.medical_cards: dict[str, MedicalCard] = {}
         self.sessions: dict[str, tuple[str, float]] = {}
-        self.nonces: dict[str, dict] = {}
+        # The first answer to each legacy nonce, given again to a repeat.
+        self.nonces: dict[str, object] = {}
         self.log: list[Logged] = []
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""Alert mail: tell a store's managers and admins what went wrong with reporting, not too often."""
+"""Reporting alerts: an audit event, a log line, and a mail to the managers, not too often."""
 
 import logging
 import zlib
@@ -206,3 +206,20 @@ def alert_text(
     happened = f"Pistil raised an alert ({action}) about reporting to {system}."
     to_do = "look at the compliance page and the store's recent activity."
     return "a reporting alert", happened, to_do, report_page
+
+
+def alert(
+    store_id: int,
+    action: str,
+    message: str,
+    report: ComplianceReport | None = None,
+    *,
+    user_id: int | None = None,
+    path: str | None = None,
+) -> None:
+    """Raise an alert: an audit event the back office shows, an error in the logs, and a mail."""
+    # `path` is the back-office page the mail points to, when the report's page is not the one.
+    mail_managers(store_id, action, message, report, user_id=user_id, path=path)
+    record(action, store_id=store_id, user_id=user_id, obj=report, reason=message[:300])
+    # The state's words can quote a patient's card number: they stay on the report's page.
+    log.error("store %s: %s%s", store_id, action, f" (report #{report.id})" if report else "")
