@@ -4,18 +4,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.infra import audit
 from models.online.cart import Cart, age_refusal, buyer_class, check_items, line_price_cents
-from models.online.menu import sellable
 from models.online.pickup import find_slot, hold_deadline
 from models.people.customers import Customer
 from models.sales.orders import Order, OrderLine
-from models.stock.packages import Package, Reservation
+from models.stock.management import hold, lock_sellable, release_expired_holds, release_holds
+from models.stock.packages import Package
+from models.stock.queries import available, fefo_key, held_by_others
 from models.stores.store import Store
 from models.units import grams
 
@@ -81,43 +82,6 @@ def order_for_key(key: str, customer: Customer) -> Order | None:
     return order if order is not None and order.customer_id == customer.id else None
 
 
-def held_quantities(package_ids: list[int], now: datetime) -> dict[int, int]:
-    """Return what unexpired, unreleased holds keep back of each package."""
-    if not package_ids:
-        return {}
-    rows = db.session.execute(
-        select(Reservation.package_id, func.sum(Reservation.quantity))
-        .where(
-            Reservation.package_id.in_(package_ids),
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > now,
-        )
-        .group_by(Reservation.package_id)
-    )
-    return {package_id: int(held) for package_id, held in rows}
-
-
-def lock_packages(store: Store, product_ids: list[int], now: datetime) -> list[Package]:
-    """Lock the sellable packages of some products, in ascending id order (no deadlocks)."""
-    return list(
-        db.session.scalars(
-            select(Package)
-            .where(
-                Package.store_id == store.id,
-                Package.product_id.in_(product_ids),
-                sellable(store.business_date(now)),
-            )
-            .order_by(Package.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def _fefo(package: Package) -> tuple:
-    return (package.expires_on is None, package.expires_on, package.id)
-
-
 def allocate(
     store: Store, wanted: dict[int, int], now: datetime
 ) -> tuple[dict[int, list[tuple[Package, int]]], dict[int, int]]:
@@ -125,9 +89,9 @@ def allocate(
 
     Returns the allocation per product and, for each product that falls short, what is free.
     """
-    packages = lock_packages(store, sorted(wanted), now)
+    packages = lock_sellable(store.id, wanted, store.business_date(now))
     # Holds are read after the locks, so a hold committed while we waited is counted.
-    held = held_quantities([p.id for p in packages], now)
+    held = held_by_others([p.id for p in packages], None, now)
     by_product: dict[int, list[Package]] = defaultdict(list)
     for package in packages:
         by_product[package.product_id].append(package)
@@ -136,8 +100,8 @@ def allocate(
     for product_id, need in wanted.items():
         free_total = 0
         taken = []
-        for package in sorted(by_product[product_id], key=_fefo):
-            free = package.quantity - held.get(package.id, 0)
+        for package in sorted(by_product[product_id], key=fefo_key):
+            free = available(package, held)
             if free <= 0:
                 continue
             free_total += free
@@ -242,11 +206,7 @@ def place_order(
     db.session.flush()
     for taken in allocation.values():
         for package, quantity in taken:
-            db.session.add(
-                Reservation(
-                    order_id=order.id, package_id=package.id, quantity=quantity, expires_at=deadline
-                )
-            )
+            hold(order.id, package.id, quantity, deadline)
     cart.order_id = order.id
     audit.record(
         "order.placed",
@@ -285,17 +245,6 @@ def _line_thc(product: Product, milligrams: int) -> int | None:
     return cart_line(product, milligrams).thc_mg
 
 
-def release_holds(order: Order, now: datetime | None = None) -> int:
-    """Release an order's unreleased holds; return how many."""
-    now = now or utcnow()
-    result = db.session.execute(
-        update(Reservation)
-        .where(Reservation.order_id == order.id, Reservation.released_at.is_(None))
-        .values(released_at=now)
-    )
-    return result.rowcount or 0
-
-
 def lock_order(order_id: int) -> Order | None:
     """Return an order locked for a status change (re-read, so a concurrent change is seen)."""
     return db.session.scalar(
@@ -320,7 +269,7 @@ def cancel_order(order: Order, customer: Customer, now: datetime | None = None) 
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancel_reason = "cancelled by the customer"
-    release_holds(order, now)
+    release_holds(order.id, now)
     audit.record("order.cancelled", store_id=order.store_id, customer_id=customer.id, obj=order)
     return order
 
@@ -368,14 +317,10 @@ def release_expired(now: datetime | None = None) -> int:
     for order in due:
         order.status = "expired"
         order.expired_at = now
-        release_holds(order, now)
+        release_holds(order.id, now)
         audit.record("order.expired", store_id=order.store_id, obj=order)
     # Holds of orders that ended some other way and were left unreleased are tidied up too.
-    db.session.execute(
-        update(Reservation)
-        .where(Reservation.released_at.is_(None), Reservation.expires_at <= now)
-        .values(released_at=now)
-    )
+    release_expired_holds(now)
     return len(due)
 
 
