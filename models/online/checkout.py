@@ -10,8 +10,15 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.infra import audit
-from models.online.cart import Cart, age_refusal, buyer_class, check_items, line_price_cents
-from models.online.pickup import find_slot, hold_deadline
+from models.online.cart import (
+    Cart,
+    CartLine,
+    age_refusal,
+    buyer_class,
+    check_items,
+    line_price_cents,
+)
+from models.online.pickup import Slot, find_slot, hold_deadline
 from models.people.customers import Customer
 from models.sales.orders import Order, OrderLine
 from models.stock.management import hold, lock_sellable, release_expired_holds, release_holds
@@ -133,46 +140,12 @@ def place_order(
     replay = _replay(idempotency_key, customer)
     if replay is not None:
         return Placed(replay, True)
-    # Read the cart again under the lock: a double-click may have turned it into an order.
-    cart = db.session.scalar(
-        select(Cart)
-        .where(Cart.id == cart.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if cart.order_id is not None:
-        order = db.session.get(Order, cart.order_id)
-        if order is not None and order.customer_id == customer.id:
-            return Placed(order, True)
-        raise CheckoutRefused("This cart was already ordered.")
-    lines = list(cart.lines)
-    if not lines:
-        raise CheckoutRefused("Your cart is empty.")
-    refusal = age_refusal(store, customer)
-    if refusal:
-        raise CheckoutConflict(refusal)
-    # Two orders of one customer (at two stores of a chain) must not share one allotment.
-    db.session.execute(
-        select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True)
-    )
-    slot = find_slot(store, slot_key, now)
-    if slot is None:
-        raise CheckoutRefused("That pickup time is no longer offered. Please choose another.")
-    if slot.full:
-        raise CheckoutConflict("That pickup time has just filled up. Please choose another.")
-    for line in lines:
-        product = line.product
-        if not (product.active and product.online_visible and product.store_id == store.id):
-            raise CheckoutConflict(f"{product.name} is no longer on the menu. Remove it to go on.")
-
-    wanted = {line.product_id: line.quantity for line in lines}
-    allocation, short = allocate(store, wanted, now)
-    if short:
-        products = {line.product_id: line.product for line in lines}
-        raise CheckoutConflict(
-            " ".join(_shortage_message(products[pid], free) for pid, free in short.items())
-        )
-
+    cart, earlier = _locked_cart(cart, customer)
+    if earlier is not None:
+        return Placed(earlier, True)
+    lines = _orderable_lines(cart, store, customer)
+    slot = _open_slot(store, slot_key, now)
+    allocation = _allocate_lines(store, lines, now)
     items = [
         (line.product, line.quantity, line_price_cents(line.product, line.quantity))
         for line in lines
@@ -181,7 +154,6 @@ def place_order(
     check = check_items(store, items, customer, at=slot.starts_at)
     if not check.verdict.ok:
         raise CheckoutConflict(" ".join(check.verdict.messages))
-
     deadline = hold_deadline(store, slot.ends_at)
     taxes = check.taxes
     order = Order(
@@ -217,6 +189,66 @@ def place_order(
         pickup_at=slot.starts_at.isoformat(),
     )
     return Placed(order, False)
+
+
+def _locked_cart(cart: Cart, customer: Customer) -> tuple[Cart, Order | None]:
+    """Read the cart again under a lock; return it with the order it already became, if any."""
+    # A double-click may have turned it into an order meanwhile.
+    locked = db.session.scalars(
+        select(Cart)
+        .where(Cart.id == cart.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.order_id is None:
+        return locked, None
+    order = db.session.get(Order, locked.order_id)
+    if order is not None and order.customer_id == customer.id:
+        return locked, order
+    raise CheckoutRefused("This cart was already ordered.")
+
+
+def _orderable_lines(cart: Cart, store: Store, customer: Customer) -> list[CartLine]:
+    """Return the cart's lines once the customer may order them here, or refuse."""
+    lines = list(cart.lines)
+    if not lines:
+        raise CheckoutRefused("Your cart is empty.")
+    refusal = age_refusal(store, customer)
+    if refusal:
+        raise CheckoutConflict(refusal)
+    # Two orders of one customer (at two stores of a chain) must not share one allotment.
+    db.session.execute(
+        select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True)
+    )
+    return lines
+
+
+def _open_slot(store: Store, slot_key: str, now: datetime) -> Slot:
+    """Return the pickup slot the customer chose while it still takes orders, or refuse."""
+    slot = find_slot(store, slot_key, now)
+    if slot is None:
+        raise CheckoutRefused("That pickup time is no longer offered. Please choose another.")
+    if slot.full:
+        raise CheckoutConflict("That pickup time has just filled up. Please choose another.")
+    return slot
+
+
+def _allocate_lines(
+    store: Store, lines: list[CartLine], now: datetime
+) -> dict[int, list[tuple[Package, int]]]:
+    """Split the lines over packages under lock, or refuse what left the menu or ran short."""
+    for line in lines:
+        product = line.product
+        if not (product.active and product.online_visible and product.store_id == store.id):
+            raise CheckoutConflict(f"{product.name} is no longer on the menu. Remove it to go on.")
+    wanted = {line.product_id: line.quantity for line in lines}
+    allocation, short = allocate(store, wanted, now)
+    if short:
+        products = {line.product_id: line.product for line in lines}
+        raise CheckoutConflict(
+            " ".join(_shortage_message(products[pid], free) for pid, free in short.items())
+        )
+    return allocation
 
 
 def snapshot_line(product: Product, quantity: int, price_cents: int) -> OrderLine:
@@ -258,9 +290,10 @@ def lock_order(order_id: int) -> Order | None:
 def cancel_order(order: Order, customer: Customer, now: datetime | None = None) -> Order:
     """Cancel a customer's order before it is packed, releasing its holds."""
     now = now or utcnow()
-    order = lock_order(order.id)
-    if order is None or order.customer_id != customer.id:
+    locked = lock_order(order.id)
+    if locked is None or locked.customer_id != customer.id:
         raise CheckoutRefused("We could not find that order.")
+    order = locked
     if display_status(order, now) not in CANCELLABLE_STATUSES:
         raise CheckoutConflict(
             "This order can no longer be cancelled online: it is already "

@@ -100,6 +100,8 @@ def _rebalance_holds(order: Order, product_id: int, now: datetime) -> int:
     lines = [line for line in order.lines if line.product_id == product_id]
     release_holds(order.id, now, product_id=product_id)
     expires = order.hold_expires_at
+    if expires is None:
+        raise FulfilmentError("This order has no hold deadline; it cannot hold stock.")
     packed: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.package_id is not None:
@@ -320,7 +322,7 @@ def _check_person(
             )
         number = document.id_number
     else:
-        if not (last_name or "").strip() or not (id_number or "").strip():
+        if not last_name or not last_name.strip() or not id_number or not id_number.strip():
             raise FulfilmentError("Type the last name and the ID number from the ID too.")
         if not last_names_match(customer, last_name):
             raise FulfilmentError(

@@ -40,12 +40,12 @@ def availability(product: Product, now: datetime | None = None) -> int:
     held = held_by_package(now)
     free = free_column(held)
     today = product.store.business_date(now)
-    total = db.session.scalar(
+    total = db.session.scalars(
         select(func.coalesce(func.sum(case((free > 0, free), else_=0)), 0))
         .select_from(Package)
         .outerjoin(held, held.c.package_id == Package.id)
         .where(Package.product_id == product.id, sellable(today))
-    )
+    ).one()
     return int(total)
 
 

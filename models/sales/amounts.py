@@ -17,6 +17,7 @@ MAX_MONEY_DOLLARS = 1_000_000
 
 
 def half_up(value: Decimal) -> int:
+    """Round to a whole number, halves away from zero (as a till does)."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -90,4 +91,5 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
 
 
 def amount_label(package: Package, quantity: int) -> str:
+    """Return a quantity of a package as a person reads it (units, or exact grams)."""
     return units.grams(quantity) if package.unit == "grams" else units.amount(quantity, "each")

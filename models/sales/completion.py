@@ -165,7 +165,7 @@ def complete_sale(
         _lock_customer(order.customer_id)
     now = utcnow()
     for line in lines:
-        snapshot(line, db.session.get(Product, line.product_id))
+        snapshot(line, db.session.get_one(Product, line.product_id))
     refuse_if_over(recompute(order, at=now))
     _check_payments(tenders, order.total_cents, drawer, order.store_id)
     needed: dict[int, int] = defaultdict(int)

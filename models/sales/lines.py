@@ -147,10 +147,10 @@ def set_quantity(order: Order, line_id: int, quantity: int) -> SaleState:
     _check_quantity(line.unit, quantity)
     growing = quantity > line.quantity
     if growing:
-        package = db.session.get(Package, line.package_id)
+        package = db.session.get_one(Package, line.package_id)
         check_stock(order, package, quantity, skip=line)
     line.quantity = quantity
-    snapshot(line, db.session.get(Product, line.product_id))
+    snapshot(line, db.session.get_one(Product, line.product_id))
     state = recompute(order)
     return refuse_if_over(state) if growing else state
 

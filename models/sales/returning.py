@@ -1,6 +1,7 @@
 """Taking sold items back: restock or destroy each, refund what they paid, report the return."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -60,17 +61,7 @@ def return_items(
     manager approves (NeedsApproval otherwise). The same client_token again returns the same
     return, so a retried submit records nothing twice.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise SaleError("Give a reason for the return (it is reported and audited).")
-    items = [item for item in items if item.quantity > 0]
-    if not items:
-        raise SaleError("Choose at least one item and how many come back.")
-    if refund_kind not in REFUND_KINDS:
-        raise SaleError("Refund in cash, back to the debit card, or as the sale was paid.")
-    token = (client_token or "").strip() or None
-    if token is not None and len(token) > 64:
-        raise SaleError("This return form is stale; reload it and try again.")
+    reason, items, token = _checked_request(reason, items, refund_kind, client_token)
     earlier = _return_by_token(order, token)
     if earlier is not None:
         return earlier
@@ -83,36 +74,14 @@ def return_items(
         raise SaleError("Only a completed sale can take returns.", status=409)
     store = order.store
     lines = {line.id: line for line in order.lines}
-    wanted: dict[int, int] = {}
-    for item in items:
-        if item.disposition not in ("restock", "destroy"):
-            raise SaleError("Choose whether each returned item is restocked or destroyed.")
-        line = lines.get(item.line.id)
-        if line is None:
-            raise SaleError("That item is not on this sale.", status=404)
-        # Summed per line: the same line twice in one return cannot pass the check twice.
-        wanted[line.id] = wanted.get(line.id, 0) + item.quantity
-    for line_id, quantity in wanted.items():
-        line = lines[line_id]
-        left = line.quantity - line.returned_quantity
-        if quantity > left:
-            shown = units.grams(left) if line.unit == "grams" else str(left)
-            raise SaleError(f"Only {shown} of {line.name} can still come back.")
-    paid = line_payments(order)
+    _check_returnable(lines, items)
     room = refund_room(order)
-    refunds = []
-    for item in items:
-        line = lines[item.line.id]
-        refunds.append(line_refund(line, paid[line.id], item.quantity))
-        # The next item of the same line refunds from where this one leaves the line.
-        line.returned_quantity += item.quantity
+    refunds = _item_refunds(order, lines, items)
     refund = min(sum(refunds), room.total_cents)
     cash, card = _refund_tenders(order, refund, refund_kind, room)
     today = store.business_date()
     why = approval_reasons(store, order, refund, today)
     approved = _approve_return(store, user, approver, why, order, refund, today)
-    packages = {p.id: p for p in lock_packages({i.line.package_id for i in items})}
-    destroyed: list[StockMovement] = []
     back = SaleReturn(
         store_id=store.id,
         order_id=order.id,
@@ -125,30 +94,7 @@ def return_items(
         cash_cents=cash,
         card_cents=card,
     )
-    for item, cents in zip(items, refunds, strict=True):
-        line = lines[item.line.id]
-        package = packages[line.package_id]
-        back.lines.append(
-            SaleReturnLine(
-                order_line_id=line.id,
-                quantity=item.quantity,
-                disposition=item.disposition,
-                refund_cents=cents,
-            )
-        )
-        move_stock(package, item.quantity, "return", order, user, note=reason[:300])
-        if item.disposition == "destroy":
-            destroyed.append(
-                move_stock(
-                    package,
-                    -item.quantity,
-                    "destroy",
-                    order,
-                    user,
-                    reason_code="Waste",
-                    note=f"Returned on sale #{order.id} and destroyed: {reason}"[:300],
-                )
-            )
+    destroyed = _take_back(back, order, lines, items, refunds, user)
     db.session.add(back)
     cash_refund(order, cash, user, drawer, f"Return on sale #{order.id}")
     db.session.flush()
@@ -160,7 +106,7 @@ def return_items(
         store_id=order.store_id,
         user_id=user.id,
         obj=order,
-        reason=reason[:300],
+        reason=back.reason,
         return_id=back.id,
         refund_cents=refund,
         cash_cents=cash,
@@ -173,19 +119,118 @@ def return_items(
         ],
     )
     if approved is not None:
-        audit.record(
-            "sale.return_approved",
-            store_id=order.store_id,
-            user_id=approved.id,
-            obj=order,
-            reason=reason[:300],
-            return_id=back.id,
-            operator_id=user.id,
-            why=why,
-            refund_cents=refund,
-            sale_age_days=(today - order.business_date).days if order.business_date else None,
-        )
+        _audit_approval(back, order, user, approved, why, refund, today)
     return back
+
+
+def _checked_request(
+    reason: str, items: Sequence[ReturnItem], refund_kind: str, client_token: str | None
+) -> tuple[str, list[ReturnItem], str | None]:
+    """Return the reason, the items that bring something back and the token, or refuse them."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SaleError("Give a reason for the return (it is reported and audited).")
+    kept = [item for item in items if item.quantity > 0]
+    if not kept:
+        raise SaleError("Choose at least one item and how many come back.")
+    if refund_kind not in REFUND_KINDS:
+        raise SaleError("Refund in cash, back to the debit card, or as the sale was paid.")
+    token = (client_token or "").strip() or None
+    if token is not None and len(token) > 64:
+        raise SaleError("This return form is stale; reload it and try again.")
+    return reason, kept, token
+
+
+def _check_returnable(lines: Mapping[int, OrderLine], items: Sequence[ReturnItem]) -> None:
+    """Refuse items not on the sale, without a disposition, or beyond what can still come back."""
+    wanted: dict[int, int] = defaultdict(int)
+    for item in items:
+        if item.disposition not in ("restock", "destroy"):
+            raise SaleError("Choose whether each returned item is restocked or destroyed.")
+        line = lines.get(item.line.id)
+        if line is None:
+            raise SaleError("That item is not on this sale.", status=404)
+        # Summed per line: the same line twice in one return cannot pass the check twice.
+        wanted[line.id] += item.quantity
+    for line_id, quantity in wanted.items():
+        line = lines[line_id]
+        left = line.quantity - line.returned_quantity
+        if quantity > left:
+            shown = units.grams(left) if line.unit == "grams" else str(left)
+            raise SaleError(f"Only {shown} of {line.name} can still come back.")
+
+
+def _item_refunds(
+    order: Order, lines: Mapping[int, OrderLine], items: Sequence[ReturnItem]
+) -> list[int]:
+    """Return what each item paid, counting it as returned on its line."""
+    paid = line_payments(order)
+    refunds = []
+    for item in items:
+        line = lines[item.line.id]
+        refunds.append(line_refund(line, paid[line.id], item.quantity))
+        # The next item of the same line refunds from where this one leaves the line.
+        line.returned_quantity += item.quantity
+    return refunds
+
+
+def _take_back(
+    back: SaleReturn,
+    order: Order,
+    lines: Mapping[int, OrderLine],
+    items: Sequence[ReturnItem],
+    refunds: Sequence[int],
+    user: User,
+) -> list[StockMovement]:
+    """Restock each item to its package (then destroy it if so); return the destructions."""
+    package_ids = {lines[i.line.id].package_id for i in items}
+    packages = {p.id: p for p in lock_packages(pid for pid in package_ids if pid is not None)}
+    destroyed: list[StockMovement] = []
+    for item, cents in zip(items, refunds, strict=True):
+        line = lines[item.line.id]
+        back.lines.append(
+            SaleReturnLine(
+                order_line_id=line.id,
+                quantity=item.quantity,
+                disposition=item.disposition,
+                refund_cents=cents,
+            )
+        )
+        if line.package_id is None:
+            continue
+        package = packages[line.package_id]
+        move_stock(package, item.quantity, "return", order, user, note=back.reason)
+        if item.disposition == "destroy":
+            note = f"Returned on sale #{order.id} and destroyed: {back.reason}"[:300]
+            destroyed.append(
+                move_stock(
+                    package, -item.quantity, "destroy", order, user, reason_code="Waste", note=note
+                )
+            )
+    return destroyed
+
+
+def _audit_approval(
+    back: SaleReturn,
+    order: Order,
+    user: User,
+    approved: User,
+    why: list[str],
+    refund: int,
+    today: date,
+) -> None:
+    audit.record(
+        "sale.return_approved",
+        store_id=order.store_id,
+        user_id=approved.id,
+        obj=order,
+        reason=back.reason,
+        return_id=back.id,
+        operator_id=user.id,
+        why=why,
+        refund_cents=refund,
+        sale_age_days=(today - order.business_date).days if order.business_date else None,
+    )
 
 
 def _return_by_token(order: Order, token: str | None) -> SaleReturn | None:
@@ -242,7 +287,7 @@ def _approve_return(
             f"a refund of {money(refund)} is above this store's "
             f"{money(store.refund_approval_cents)} limit"
         )
-    if "age" in why:
+    if "age" in why and order.business_date is not None:
         age = (today - order.business_date).days
         reasons.append(
             f"the sale is {age} days old (over the {store.refund_approval_days} days "

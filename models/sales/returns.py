@@ -129,18 +129,18 @@ def refund_room(order: Order) -> RefundRoom:
     card_paid = sum(t.amount_cents for t in order.tenders if t.kind != "cash")
     # Cash refunds are read from the drawers, so those recorded before returns were kept count.
     cash_back = int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(DrawerEntry.amount_cents), 0)).where(
                 DrawerEntry.order_id == order.id, DrawerEntry.kind == "refund"
             )
-        )
+        ).one()
     )
     card_back = int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(SaleReturn.card_cents), 0)).where(
                 SaleReturn.order_id == order.id
             )
-        )
+        ).one()
     )
     return RefundRoom(
         total_cents=max(order.total_cents - cash_back - card_back, 0),
@@ -196,7 +196,7 @@ def returns_on(store: Store, day: date) -> list[SaleReturn]:
 def refunds_on(store: Store, day: date) -> int:
     """Return the cents refunded on a business day on sales that still stand (not voided)."""
     return int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(SaleReturn.cash_cents + SaleReturn.card_cents), 0))
             .join(Order, Order.id == SaleReturn.order_id)
             .where(
@@ -204,7 +204,7 @@ def refunds_on(store: Store, day: date) -> int:
                 SaleReturn.business_date == day,
                 Order.status == "completed",
             )
-        )
+        ).one()
     )
 
 

@@ -129,7 +129,7 @@ def propose(store: Store, products: Sequence[Product], order: Order | None) -> l
         .order_by(*fefo_order())
     ).all()
     held = held_by_others([p.id for p in packages], order.id if order else None)
-    chosen: dict[int, tuple[Package, int]] = {}
+    chosen: dict[int, Package] = {}
     totals: dict[int, int] = {}
     for package in packages:
         free = available(package, held)
@@ -138,11 +138,10 @@ def propose(store: Store, products: Sequence[Product], order: Order | None) -> l
         if free <= 0:
             continue
         totals[package.product_id] = totals.get(package.product_id, 0) + free
-        chosen.setdefault(package.product_id, (package, free))
+        chosen.setdefault(package.product_id, package)
     result = []
     for product in products:
-        package, _ = chosen.get(product.id, (None, 0))
-        result.append(Proposal(product, package, totals.get(product.id, 0)))
+        result.append(Proposal(product, chosen.get(product.id), totals.get(product.id, 0)))
     return result
 
 

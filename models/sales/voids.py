@@ -15,7 +15,8 @@ from models.sales.returns import refund_room
 from models.stock.management import lock_packages
 
 
-def cash_refund(order: Order, amount: int, user: User, drawer: CashDrawer | None, why: str):
+def cash_refund(order: Order, amount: int, user: User, drawer: CashDrawer | None, why: str) -> None:
+    """Hand cash back from the register's drawer, or refuse when no drawer is open."""
     if amount <= 0:
         return
     if drawer is None:

@@ -28,7 +28,7 @@ class OutOfStock(Exception):
         self.package = package
 
 
-def _locked(query: Select[tuple[Package]]) -> list[Package]:
+def _locked(query: Select[Package]) -> list[Package]:
     # NO KEY UPDATE: a reservation or stock movement that only references a package does not
     # wait for (or deadlock with) a writer of the package.
     return list(

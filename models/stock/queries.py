@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, and_, bindparam, func, or_, select
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import BindParameter
 
 from extensions import db
@@ -116,7 +117,7 @@ def unsellable_reason(package: Package, today: date) -> str | None:
     return None
 
 
-def fefo_order() -> tuple[ColumnElement[Any], ...]:
+def fefo_order() -> tuple[ColumnElement[Any] | QueryableAttribute[Any], ...]:
     """Return the ORDER BY of first-expiry-first: dated first, soonest, oldest received, id."""
     return (Package.expires_on.is_(None), Package.expires_on, Package.received_on, Package.id)
 
