@@ -31,7 +31,7 @@ from models.base import utcnow  # noqa: E402
 from models.catalog.products import Product  # noqa: E402
 from models.compliance.outbox import ComplianceAttempt, ComplianceReport, queue_report  # noqa: E402
 from models.sales.orders import Order, OrderLine  # noqa: E402
-from models.stock.packages import receive_package  # noqa: E402
+from models.stock.management import receive  # noqa: E402
 from models.stores.store import Store  # noqa: E402
 from tracktrace.emulator import Emulator  # noqa: E402
 
@@ -73,7 +73,7 @@ def make_stores(emulator: Emulator, count: int) -> list[tuple[int, int]]:
         db.session.add(product)
         db.session.flush()
         tag = f"1A4FF0100000022000{n:06d}"
-        package = receive_package(product, tag=tag, quantity=100_000, unit="each",
+        package = receive(product, tag=tag, quantity=100_000, unit="each",
                                   received_on=date.today())  # fmt: skip
         emulator.world.add_metrc_facility(store.license_number, vendor_key=VENDOR, user_key=USER)
         emulator.world.add_package(store.license_number, tag, 100_000, "Each")

@@ -8,7 +8,8 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.sales.orders import Order
-from models.stock.packages import Package, receive_package
+from models.stock.management import receive
+from models.stock.packages import Package
 from support import store_today, years_before
 
 _serial = itertools.count(1)
@@ -40,7 +41,7 @@ def make_product(store, **overrides) -> Product:
 def make_package(product, quantity: int = 10, tag: str | None = None, **overrides) -> Package:
     """Receive a package of a product (each units, or milligrams for bulk)."""
     n = next(_serial)
-    package = receive_package(
+    package = receive(
         product,
         tag=tag or f"1A4060300003E9D{n:09d}",
         quantity=quantity,

@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 from extensions import db
 from models.catalog.products import Product
 from models.online.pickup import available_slots
-from models.stock.packages import Package, receive_package
+from models.stock.management import receive
+from models.stock.packages import Package
 from support import PASSWORD, store_today
 
 _serial = itertools.count(1)
@@ -61,7 +62,7 @@ def stock(store, name: str = "", quantity: int | None = 10, **fields) -> Product
 def add_package(product: Product, quantity: int, **fields) -> Package:
     """Receive one more package of a product."""
     n = next(_serial)
-    package = receive_package(
+    package = receive(
         product,
         tag=fields.pop("tag", f"1A4060300003E9D{n:09d}"),
         quantity=quantity,

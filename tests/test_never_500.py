@@ -25,8 +25,8 @@ from extensions import db
 from models.compliance.outbox import ReconciliationItem, ReconciliationRun
 from models.people.accounts import request_reset
 from models.sales.cash_drawer import DENOMINATIONS
+from models.sales.lines import add_by_tag
 from models.sales.orders import Order
-from models.sales.sale import add_by_tag
 from support import store_today, years_before
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,8 @@ from extensions import db
 from models.catalog.products import Product
 from models.infra.audit import AuditEvent, record
 from models.sales.orders import Order
-from models.stock.packages import Package, StockMovement, ledger_total, receive_package
+from models.stock.management import ledger_total, receive
+from models.stock.packages import Package, StockMovement
 from support import ON_POSTGRES, migrate_to_head, psycopg_url, store_today
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def test_models_and_migrations_agree(app):
 
 def test_negative_package_quantity_is_rejected_by_the_database(store):
     product = make_product(store)
-    package = receive_package(
+    package = receive(
         product, tag="1A4060300003E9D000000001", quantity=5, unit="each", received_on=store_today()
     )
     db.session.commit()
@@ -98,19 +99,13 @@ def test_negative_package_quantity_is_rejected_by_the_database(store):
 def test_duplicate_tag_in_one_store_is_rejected(make_store):
     first, second = make_store(), make_store()
     tag = "1A4060300003E9D000000042"
-    receive_package(
-        make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today()
-    )
+    receive(make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today())
     db.session.commit()
     # The same tag in another store is a different facility's package and is allowed.
-    receive_package(
-        make_product(second), tag=tag, quantity=1, unit="each", received_on=store_today()
-    )
+    receive(make_product(second), tag=tag, quantity=1, unit="each", received_on=store_today())
     db.session.commit()
     with pytest.raises(IntegrityError):
-        receive_package(
-            make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today()
-        )
+        receive(make_product(first), tag=tag, quantity=1, unit="each", received_on=store_today())
         db.session.commit()
     db.session.rollback()
 
@@ -125,7 +120,7 @@ def test_client_token_is_unique(store):
 
 
 def test_receiving_writes_the_ledger(store):
-    package = receive_package(
+    package = receive(
         make_product(store), tag="T-1", quantity=12, unit="each", received_on=store_today()
     )
     db.session.commit()

@@ -108,7 +108,7 @@ def test_register_thresholds_feed_the_discount_rule(manager_client, store):
     assert response.status_code == 303
     saved = fresh(store)
     assert (saved.discount_approval_bp, saved.discount_approval_cents) == (1250, 3500)
-    from models.sales.sale import needs_approval
+    from models.sales.discounts import needs_approval
 
     assert not needs_approval(saved, 10000, 1250)
     assert needs_approval(saved, 10000, 1251)

@@ -8,7 +8,8 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.sales.orders import Order
-from models.stock.packages import Package, Reservation, receive_package
+from models.stock.management import receive
+from models.stock.packages import Package, Reservation
 from support import store_today
 
 
@@ -26,7 +27,7 @@ def shelf(store):
             db.session.add(Package(store_id=store.id, product_id=product.id, tag=f"TAG-{name}",
                                    quantity=0, unit="each", received_on=store_today()))  # fmt: skip
         elif quantity is not None:
-            receive_package(product, tag=f"TAG-{name}", quantity=quantity, unit="each",
+            receive(product, tag=f"TAG-{name}", quantity=quantity, unit="each",
                             received_on=store_today())  # fmt: skip
         db.session.commit()
         return product

@@ -7,7 +7,8 @@ from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.sales.orders import Order, OrderLine
-from models.stock.packages import Package, StockMovement, receive_package
+from models.stock.management import receive
+from models.stock.packages import Package, StockMovement
 from support import store_today
 
 VENDOR_KEY = "integrator-key-test"
@@ -83,9 +84,7 @@ def stock(store, emulator, tag: str, quantity: int, unit: str = "each", *, at_st
     )
     db.session.add(product)
     db.session.flush()
-    package = receive_package(
-        product, tag=tag, quantity=quantity, unit=unit, received_on=store_today()
-    )
+    package = receive(product, tag=tag, quantity=quantity, unit=unit, received_on=store_today())
     db.session.commit()
     if at_state:
         state_unit = "Each" if unit == "each" else "Grams"

@@ -21,6 +21,7 @@ from blueprints.register.forms import (
 from extensions import db
 from models.infra import audit
 from models.infra.numbers import parse_count, parse_id
+from models.sales.amounts import parse_cents
 from models.sales.cash_drawer import (
     DENOMINATIONS,
     CashDrawer,
@@ -35,7 +36,7 @@ from models.sales.cash_drawer import (
     take_out,
     totals,
 )
-from models.sales.sale import SaleError, parse_cents
+from models.sales.errors import SaleError
 
 
 def _in_use() -> CashDrawer | None:

@@ -17,7 +17,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from blueprints.numbers import IdField
-from models.sales.sale import Payment, parse_cents, plan_payments
+from models.sales.amounts import parse_cents
+from models.sales.completion import Payment, plan_payments
 
 
 class PinForm(FlaskForm):

@@ -25,8 +25,11 @@ from models.online.fulfilment import (
 )
 from models.online.pickup import settings
 from models.people.id_scan import IdScanError, parse_aamva
+from models.sales.amounts import parse_grams
+from models.sales.completion import quick_cash
+from models.sales.errors import SaleError
 from models.sales.orders import Order
-from models.sales.sale import SaleError, parse_grams, quick_cash, recompute
+from models.sales.totals import recompute
 
 
 class PackForm(FlaskForm):

@@ -29,7 +29,7 @@ from models.infra.numbers import parse_id
 from models.people.register_pins import try_pin
 from models.people.users import User, staff_at
 from models.sales.dashboard import online_queue, summary
-from models.sales.sale import open_register_sales
+from models.sales.listing import open_register_sales
 
 __all__ = ["current_operator"]
 

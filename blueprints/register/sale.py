@@ -32,7 +32,21 @@ from extensions import db
 from models.catalog.products import Product
 from models.compliance.outbox import SHOWN_STATUSES, sale_report_statuses
 from models.infra.numbers import parse_id
+from models.sales.amounts import parse_cents, parse_grams, parse_percent, parse_units
+from models.sales.completion import change_due, complete_sale, quick_cash
+from models.sales.discounts import discount_text, set_line_discount, set_sale_discount
+from models.sales.errors import NeedsApproval, SaleError
+from models.sales.lines import (
+    add_by_tag,
+    add_product,
+    cancel_sale,
+    claim,
+    remove_line,
+    set_quantity,
+)
+from models.sales.listing import report_badge, sales_on
 from models.sales.orders import Order, OrderLine
+from models.sales.returning import ReturnItem, return_items
 from models.sales.returns import (
     SaleReturn,
     approval_reasons,
@@ -41,35 +55,9 @@ from models.sales.returns import (
     returns_of,
     returns_on,
 )
-from models.sales.sale import (
-    NeedsApproval,
-    ReturnItem,
-    SaleError,
-    SaleState,
-    add_by_tag,
-    add_product,
-    can_void,
-    cancel_sale,
-    change_due,
-    claim,
-    complete_sale,
-    discount_text,
-    parse_cents,
-    parse_grams,
-    parse_percent,
-    parse_units,
-    quick_cash,
-    recompute,
-    remove_line,
-    report_badge,
-    return_items,
-    sales_on,
-    search_menu,
-    set_line_discount,
-    set_quantity,
-    set_sale_discount,
-    void_sale,
-)
+from models.sales.scanning import search_menu
+from models.sales.totals import SaleState, recompute
+from models.sales.voids import can_void, void_sale
 from models.units import money
 
 

@@ -13,7 +13,8 @@ from models.demo.catalog import CATALOG
 from models.people.customers import Customer, find_by_medical_card
 from models.people.medical_cards import seed_verified
 from models.people.users import StoreMembership, User
-from models.stock.packages import Package, receive_package
+from models.stock.management import receive
+from models.stock.packages import Package
 from models.stores.store import Store
 
 # Published demo credentials (README), not secrets.
@@ -165,7 +166,7 @@ def _seed_products(store: Store, today: date) -> None:
                 continue
             received = today - timedelta(days=20 + 7 * n + index % 5)
             shelf_life = 120 if item.category in ("edible", "beverage") else 365
-            receive_package(
+            receive(
                 product,
                 tag=tag,
                 quantity=item.units_per_package,

@@ -306,7 +306,7 @@ def find_cart(token: str | None, store: Store, customer: Customer | None) -> Car
 def open_cart(token: str | None, store: Store, customer: Customer | None) -> tuple[Cart, str]:
     """Return the open cart for a token at a store and its token, starting one when needed."""
     cart = find_cart(token, store, customer)
-    if cart is None:
+    if cart is None or token is None:
         # An ordered, foreign or unknown token starts afresh under a new one.
         token = new_token()
         cart = Cart(token_hash=_digest(token), store_id=store.id)

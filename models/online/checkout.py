@@ -4,18 +4,26 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.infra import audit
-from models.online.cart import Cart, age_refusal, buyer_class, check_items, line_price_cents
-from models.online.menu import sellable
-from models.online.pickup import find_slot, hold_deadline
+from models.online.cart import (
+    Cart,
+    CartLine,
+    age_refusal,
+    buyer_class,
+    check_items,
+    line_price_cents,
+)
+from models.online.pickup import Slot, find_slot, hold_deadline
 from models.people.customers import Customer
 from models.sales.orders import Order, OrderLine
-from models.stock.packages import Package, Reservation
+from models.stock.management import hold, lock_sellable, release_expired_holds, release_holds
+from models.stock.packages import Package
+from models.stock.queries import available, fefo_key, held_by_others
 from models.stores.store import Store
 from models.units import grams
 
@@ -81,43 +89,6 @@ def order_for_key(key: str, customer: Customer) -> Order | None:
     return order if order is not None and order.customer_id == customer.id else None
 
 
-def held_quantities(package_ids: list[int], now: datetime) -> dict[int, int]:
-    """Return what unexpired, unreleased holds keep back of each package."""
-    if not package_ids:
-        return {}
-    rows = db.session.execute(
-        select(Reservation.package_id, func.sum(Reservation.quantity))
-        .where(
-            Reservation.package_id.in_(package_ids),
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > now,
-        )
-        .group_by(Reservation.package_id)
-    )
-    return {package_id: int(held) for package_id, held in rows}
-
-
-def lock_packages(store: Store, product_ids: list[int], now: datetime) -> list[Package]:
-    """Lock the sellable packages of some products, in ascending id order (no deadlocks)."""
-    return list(
-        db.session.scalars(
-            select(Package)
-            .where(
-                Package.store_id == store.id,
-                Package.product_id.in_(product_ids),
-                sellable(store.business_date(now)),
-            )
-            .order_by(Package.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def _fefo(package: Package) -> tuple:
-    return (package.expires_on is None, package.expires_on, package.id)
-
-
 def allocate(
     store: Store, wanted: dict[int, int], now: datetime
 ) -> tuple[dict[int, list[tuple[Package, int]]], dict[int, int]]:
@@ -125,9 +96,9 @@ def allocate(
 
     Returns the allocation per product and, for each product that falls short, what is free.
     """
-    packages = lock_packages(store, sorted(wanted), now)
+    packages = lock_sellable(store.id, wanted, store.business_date(now))
     # Holds are read after the locks, so a hold committed while we waited is counted.
-    held = held_quantities([p.id for p in packages], now)
+    held = held_by_others([p.id for p in packages], None, now)
     by_product: dict[int, list[Package]] = defaultdict(list)
     for package in packages:
         by_product[package.product_id].append(package)
@@ -136,8 +107,8 @@ def allocate(
     for product_id, need in wanted.items():
         free_total = 0
         taken = []
-        for package in sorted(by_product[product_id], key=_fefo):
-            free = package.quantity - held.get(package.id, 0)
+        for package in sorted(by_product[product_id], key=fefo_key):
+            free = available(package, held)
             if free <= 0:
                 continue
             free_total += free
@@ -169,46 +140,12 @@ def place_order(
     replay = _replay(idempotency_key, customer)
     if replay is not None:
         return Placed(replay, True)
-    # Read the cart again under the lock: a double-click may have turned it into an order.
-    cart = db.session.scalar(
-        select(Cart)
-        .where(Cart.id == cart.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if cart.order_id is not None:
-        order = db.session.get(Order, cart.order_id)
-        if order is not None and order.customer_id == customer.id:
-            return Placed(order, True)
-        raise CheckoutRefused("This cart was already ordered.")
-    lines = list(cart.lines)
-    if not lines:
-        raise CheckoutRefused("Your cart is empty.")
-    refusal = age_refusal(store, customer)
-    if refusal:
-        raise CheckoutConflict(refusal)
-    # Two orders of one customer (at two stores of a chain) must not share one allotment.
-    db.session.execute(
-        select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True)
-    )
-    slot = find_slot(store, slot_key, now)
-    if slot is None:
-        raise CheckoutRefused("That pickup time is no longer offered. Please choose another.")
-    if slot.full:
-        raise CheckoutConflict("That pickup time has just filled up. Please choose another.")
-    for line in lines:
-        product = line.product
-        if not (product.active and product.online_visible and product.store_id == store.id):
-            raise CheckoutConflict(f"{product.name} is no longer on the menu. Remove it to go on.")
-
-    wanted = {line.product_id: line.quantity for line in lines}
-    allocation, short = allocate(store, wanted, now)
-    if short:
-        products = {line.product_id: line.product for line in lines}
-        raise CheckoutConflict(
-            " ".join(_shortage_message(products[pid], free) for pid, free in short.items())
-        )
-
+    cart, earlier = _locked_cart(cart, customer)
+    if earlier is not None:
+        return Placed(earlier, True)
+    lines = _orderable_lines(cart, store, customer)
+    slot = _open_slot(store, slot_key, now)
+    allocation = _allocate_lines(store, lines, now)
     items = [
         (line.product, line.quantity, line_price_cents(line.product, line.quantity))
         for line in lines
@@ -217,7 +154,6 @@ def place_order(
     check = check_items(store, items, customer, at=slot.starts_at)
     if not check.verdict.ok:
         raise CheckoutConflict(" ".join(check.verdict.messages))
-
     deadline = hold_deadline(store, slot.ends_at)
     taxes = check.taxes
     order = Order(
@@ -242,11 +178,7 @@ def place_order(
     db.session.flush()
     for taken in allocation.values():
         for package, quantity in taken:
-            db.session.add(
-                Reservation(
-                    order_id=order.id, package_id=package.id, quantity=quantity, expires_at=deadline
-                )
-            )
+            hold(order.id, package.id, quantity, deadline)
     cart.order_id = order.id
     audit.record(
         "order.placed",
@@ -257,6 +189,66 @@ def place_order(
         pickup_at=slot.starts_at.isoformat(),
     )
     return Placed(order, False)
+
+
+def _locked_cart(cart: Cart, customer: Customer) -> tuple[Cart, Order | None]:
+    """Read the cart again under a lock; return it with the order it already became, if any."""
+    # A double-click may have turned it into an order meanwhile.
+    locked = db.session.scalars(
+        select(Cart)
+        .where(Cart.id == cart.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.order_id is None:
+        return locked, None
+    order = db.session.get(Order, locked.order_id)
+    if order is not None and order.customer_id == customer.id:
+        return locked, order
+    raise CheckoutRefused("This cart was already ordered.")
+
+
+def _orderable_lines(cart: Cart, store: Store, customer: Customer) -> list[CartLine]:
+    """Return the cart's lines once the customer may order them here, or refuse."""
+    lines = list(cart.lines)
+    if not lines:
+        raise CheckoutRefused("Your cart is empty.")
+    refusal = age_refusal(store, customer)
+    if refusal:
+        raise CheckoutConflict(refusal)
+    # Two orders of one customer (at two stores of a chain) must not share one allotment.
+    db.session.execute(
+        select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True)
+    )
+    return lines
+
+
+def _open_slot(store: Store, slot_key: str, now: datetime) -> Slot:
+    """Return the pickup slot the customer chose while it still takes orders, or refuse."""
+    slot = find_slot(store, slot_key, now)
+    if slot is None:
+        raise CheckoutRefused("That pickup time is no longer offered. Please choose another.")
+    if slot.full:
+        raise CheckoutConflict("That pickup time has just filled up. Please choose another.")
+    return slot
+
+
+def _allocate_lines(
+    store: Store, lines: list[CartLine], now: datetime
+) -> dict[int, list[tuple[Package, int]]]:
+    """Split the lines over packages under lock, or refuse what left the menu or ran short."""
+    for line in lines:
+        product = line.product
+        if not (product.active and product.online_visible and product.store_id == store.id):
+            raise CheckoutConflict(f"{product.name} is no longer on the menu. Remove it to go on.")
+    wanted = {line.product_id: line.quantity for line in lines}
+    allocation, short = allocate(store, wanted, now)
+    if short:
+        products = {line.product_id: line.product for line in lines}
+        raise CheckoutConflict(
+            " ".join(_shortage_message(products[pid], free) for pid, free in short.items())
+        )
+    return allocation
 
 
 def snapshot_line(product: Product, quantity: int, price_cents: int) -> OrderLine:
@@ -285,17 +277,6 @@ def _line_thc(product: Product, milligrams: int) -> int | None:
     return cart_line(product, milligrams).thc_mg
 
 
-def release_holds(order: Order, now: datetime | None = None) -> int:
-    """Release an order's unreleased holds; return how many."""
-    now = now or utcnow()
-    result = db.session.execute(
-        update(Reservation)
-        .where(Reservation.order_id == order.id, Reservation.released_at.is_(None))
-        .values(released_at=now)
-    )
-    return result.rowcount or 0
-
-
 def lock_order(order_id: int) -> Order | None:
     """Return an order locked for a status change (re-read, so a concurrent change is seen)."""
     return db.session.scalar(
@@ -309,9 +290,10 @@ def lock_order(order_id: int) -> Order | None:
 def cancel_order(order: Order, customer: Customer, now: datetime | None = None) -> Order:
     """Cancel a customer's order before it is packed, releasing its holds."""
     now = now or utcnow()
-    order = lock_order(order.id)
-    if order is None or order.customer_id != customer.id:
+    locked = lock_order(order.id)
+    if locked is None or locked.customer_id != customer.id:
         raise CheckoutRefused("We could not find that order.")
+    order = locked
     if display_status(order, now) not in CANCELLABLE_STATUSES:
         raise CheckoutConflict(
             "This order can no longer be cancelled online: it is already "
@@ -320,7 +302,7 @@ def cancel_order(order: Order, customer: Customer, now: datetime | None = None) 
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancel_reason = "cancelled by the customer"
-    release_holds(order, now)
+    release_holds(order.id, now)
     audit.record("order.cancelled", store_id=order.store_id, customer_id=customer.id, obj=order)
     return order
 
@@ -368,14 +350,10 @@ def release_expired(now: datetime | None = None) -> int:
     for order in due:
         order.status = "expired"
         order.expired_at = now
-        release_holds(order, now)
+        release_holds(order.id, now)
         audit.record("order.expired", store_id=order.store_id, obj=order)
     # Holds of orders that ended some other way and were left unreleased are tidied up too.
-    db.session.execute(
-        update(Reservation)
-        .where(Reservation.released_at.is_(None), Reservation.expires_at <= now)
-        .values(released_at=now)
-    )
+    release_expired_holds(now)
     return len(due)
 
 

@@ -1,7 +1,7 @@
 """Online orders at the register: accept, pack by scanning the real packages, ready, ID, pickup.
 
 Packing moves an order's holds onto the packages the budtender scanned; the pickup is the same
-completion as a walk-in sale (models.sales.sale.complete_sale), which releases the order's holds.
+completion as a walk-in sale (models.sales.completion.complete_sale), which releases the holds.
 """
 
 from collections import defaultdict
@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
-
 from extensions import db
 from models.base import utcnow
 from models.infra import audit
-from models.online.checkout import allocate, lock_order, release_holds
+from models.online.checkout import allocate, lock_order
 from models.online.order_mail import send_order_ready
 from models.people.customers import Customer, id_number_hash
 from models.people.id_scan import CheckInRefused, IdDocument, check_eligibility
@@ -22,18 +20,13 @@ from models.people.identity import last_names_match, names_match, record_first_i
 from models.people.users import User
 from models.rules.purchase_limits import pack_for
 from models.sales.cash_drawer import CashDrawer
+from models.sales.completion import Payment, complete_sale
+from models.sales.errors import SaleError, StockConflict
 from models.sales.orders import Order, OrderLine
-from models.sales.sale import (
-    Payment,
-    SaleError,
-    StockConflict,
-    complete_sale,
-    find_package,
-    held_by_others,
-    recompute,
-    unsellable_reason,
-)
-from models.stock.packages import Package, Reservation
+from models.sales.scanning import find_package
+from models.sales.totals import recompute
+from models.stock.management import held_packages, hold, lock_packages, release_holds
+from models.stock.queries import available, held_by_others, unsellable_reason
 from models.units import grams
 
 # A weighed line may come out a little over what was ordered, never by more than this.
@@ -105,38 +98,23 @@ def _rebalance_holds(order: Order, product_id: int, now: datetime) -> int:
     """Hold exactly what the order's lines of a product need: packed lines on their packages,
     the rest wherever stock is free. Return how much could not be held."""
     lines = [line for line in order.lines if line.product_id == product_id]
-    db.session.execute(
-        update(Reservation)
-        .where(
-            Reservation.order_id == order.id,
-            Reservation.released_at.is_(None),
-            Reservation.package_id.in_(select(Package.id).where(Package.product_id == product_id)),
-        )
-        .values(released_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    release_holds(order.id, now, product_id=product_id)
     expires = order.hold_expires_at
+    if expires is None:
+        raise FulfilmentError("This order has no hold deadline; it cannot hold stock.")
     packed: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.package_id is not None:
             packed[line.package_id] += line.quantity
     for package_id, quantity in packed.items():
-        db.session.add(
-            Reservation(
-                order_id=order.id, package_id=package_id, quantity=quantity, expires_at=expires
-            )
-        )
+        hold(order.id, package_id, quantity, expires)
     db.session.flush()
     waiting = sum(line.quantity for line in lines if line.package_id is None)
     if not waiting:
         return 0
     allocation, short = allocate(order.store, {product_id: waiting}, now)
     for package, quantity in allocation[product_id]:
-        db.session.add(
-            Reservation(
-                order_id=order.id, package_id=package.id, quantity=quantity, expires_at=expires
-            )
-        )
+        hold(order.id, package.id, quantity, expires)
     return waiting - sum(q for _, q in allocation[product_id]) if short else 0
 
 
@@ -163,28 +141,12 @@ def pack_line(
     reason = unsellable_reason(package, order.store.business_date(now))
     if reason:
         raise StockConflict(reason)
-    # Lock the scanned package with the others this order holds of the product, in id order.
-    held_here = db.session.scalars(
-        select(Reservation.package_id).where(
-            Reservation.order_id == order.id, Reservation.released_at.is_(None)
-        )
-    ).all()
-    ids = sorted({package.id, *held_here})
-    db.session.scalars(
-        select(Package.id)
-        .where(Package.id.in_(ids))
-        .order_by(Package.id)
-        .with_for_update(key_share=True)
-    ).all()
-    db.session.refresh(package)
+    # Lock the scanned package with the others this order holds, in id order; read it again.
+    lock_packages({package.id, *held_packages(order.id)})
     already_packed = sum(
         x.quantity for x in order.lines if x.package_id == package.id and x is not line
     )
-    free = (
-        package.quantity
-        - held_by_others([package.id], order.id, now).get(package.id, 0)
-        - already_packed
-    )
+    free = available(package, held_by_others([package.id], order.id, now)) - already_packed
     if line.unit == "grams":
         if weighed_mg is None or weighed_mg <= 0:
             raise FulfilmentError(f"Weigh {line.name} and enter the weight in grams.")
@@ -312,7 +274,7 @@ def remove_line(order: Order, line_id: int, user: User, reason: str, agreed: boo
         order.status = "cancelled"
         order.cancelled_at = now
         order.cancel_reason = f"nothing left to fill: {reason}"[:200]
-        release_holds(order, now)
+        release_holds(order.id, now)
     else:
         _rebalance_holds(order, product_id, now)
         recompute(order, at=now)
@@ -360,7 +322,7 @@ def _check_person(
             )
         number = document.id_number
     else:
-        if not (last_name or "").strip() or not (id_number or "").strip():
+        if not last_name or not last_name.strip() or not id_number or not id_number.strip():
             raise FulfilmentError("Type the last name and the ID number from the ID too.")
         if not last_names_match(customer, last_name):
             raise FulfilmentError(

@@ -4,12 +4,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from extensions import db
 from models.base import utcnow
 from models.catalog.products import MENU_CATEGORIES, STRAIN_TYPES, Product
-from models.stock.packages import Package, Reservation
+from models.stock.packages import Package
+from models.stock.queries import fefo_order, free_column, held_by_package, sellable
 from models.stores.store import Store
 
 PER_PAGE = 36
@@ -33,38 +34,18 @@ def online_stores() -> list[Store]:
     )
 
 
-def sellable(today: date):
-    """Return the conditions a package meets to be sold: tested, not held, in date, not empty."""
-    return and_(
-        Package.on_hold.is_(False),
-        Package.lab_status == "passed",
-        Package.quantity > 0,
-        or_(Package.expires_on.is_(None), Package.expires_on >= today),
-    )
-
-
-def held_by_package(now: datetime):
-    """Return a subquery of (package_id, held): what unexpired, unreleased holds keep back."""
-    return (
-        select(Reservation.package_id, func.sum(Reservation.quantity).label("held"))
-        .where(Reservation.released_at.is_(None), Reservation.expires_at > now)
-        .group_by(Reservation.package_id)
-        .subquery()
-    )
-
-
 def availability(product: Product, now: datetime | None = None) -> int:
     """Return how much of a product can still be ordered: on hand minus unexpired holds."""
     now = now or utcnow()
     held = held_by_package(now)
-    free = Package.quantity - func.coalesce(held.c.held, 0)
+    free = free_column(held)
     today = product.store.business_date(now)
-    total = db.session.scalar(
+    total = db.session.scalars(
         select(func.coalesce(func.sum(case((free > 0, free), else_=0)), 0))
         .select_from(Package)
         .outerjoin(held, held.c.package_id == Package.id)
         .where(Package.product_id == product.id, sellable(today))
-    )
+    ).one()
     return int(total)
 
 
@@ -137,7 +118,7 @@ def _with_free_stock(store: Store, now: datetime):
         .where(
             Package.store_id == store.id,
             sellable(store.business_date(now)),
-            Package.quantity > func.coalesce(held.c.held, 0),
+            free_column(held) > 0,
         )
     )
 
@@ -198,7 +179,7 @@ def available_by_product(product_ids: list[int], today: date, now: datetime) -> 
     if not product_ids:
         return {}
     held = held_by_package(now)
-    free = Package.quantity - func.coalesce(held.c.held, 0)
+    free = free_column(held)
     rows = db.session.execute(
         select(Package.product_id, func.sum(case((free > 0, free), else_=0)))
         .outerjoin(held, held.c.package_id == Package.id)
@@ -307,7 +288,7 @@ def product_detail(store: Store, product_id: int) -> ProductDetail | None:
     package = db.session.scalar(
         select(Package)
         .where(Package.product_id == product.id, sellable(today))
-        .order_by(Package.expires_on.is_(None), Package.expires_on, Package.id)
+        .order_by(*fefo_order())
         .limit(1)
     )
     coa = package.coa_url if package is not None else None

@@ -8,6 +8,8 @@ from models.units import money
 
 
 def _window(order: Order) -> str:
+    if order.pickup_at is None:
+        return ""
     zone = order.store.zone
     start = order.pickup_at.astimezone(zone)
     end = order.pickup_until.astimezone(zone) if order.pickup_until else start

@@ -139,7 +139,7 @@ def _booked(store: Store, start: datetime, end: datetime) -> dict[datetime, int]
         )
         .group_by(Order.pickup_at)
     )
-    return {at: count for at, count in rows}
+    return {at: count for at, count in rows if at is not None}
 
 
 def available_slots(

@@ -17,6 +17,7 @@ from models.infra.crypto import normalize_identifier
 from models.people.customers import Customer, find_by_medical_card, fold_name
 from models.people.users import User
 from models.sales.orders import Order
+from models.sales.totals import recompute
 from models.stores.store import Store
 
 READS = {"scan": "scanned", "typed": "typed from the card", "seed": "demo data"}
@@ -118,9 +119,6 @@ def _release_claim(holder: Customer, store: Store, user: User) -> None:
 
 def reclass_open_sales(store: Store, customer: Customer) -> None:
     """Put the customer's open sale at this store in the class their card now gives."""
-    # Imported here: the sale rules use the limit engine, which a card check does not need.
-    from models.sales.sale import recompute
-
     customer_class = "medical" if customer.has_verified_medical_card(store) else "adult_use"
     orders = db.session.scalars(
         select(Order).where(

@@ -8,6 +8,7 @@ approves it with a PIN and a reason.
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -334,7 +335,7 @@ def count_drawer(
         if kept == drawer.counts:
             return drawer
         raise DrawerError(
-            f"{drawer.name} was already counted at {money(drawer.counted_cents)}; "
+            f"{drawer.name} was already counted at {money(drawer.counted_cents or 0)}; "
             "a manager approves that count.",
             status=409,
         )
@@ -346,7 +347,7 @@ def count_drawer(
     drawer.close_note = (note or "").strip()[:300] or None
     drawer.counted_at = utcnow()
     drawer.counted_by_id = user.id
-    figures = {
+    figures: dict[str, Any] = {
         "expected_cents": expected,
         "counted_cents": counted,
         "over_short_cents": counted - expected,

@@ -52,7 +52,7 @@ class CardRefusedAtCheckIn(CheckInRefused):
     """The state refused the card presented at check-in, or could not be asked."""
 
     def __init__(self, card: PresentedCard):
-        super().__init__(card.answer.message)
+        super().__init__(card.answer.message if card.answer else "The state could not be asked.")
         self.card = card
 
 
@@ -183,7 +183,7 @@ def check_in_document(
             customer,
             document.date_of_birth,
             document.expires,
-            card_expires=customer.medical_card_expires if verified else None,
+            card_expires=customer.medical_card_expires if customer and verified else None,
         )
         notice = _unverified_notice(store, customer)
         if notice:
@@ -210,7 +210,8 @@ def check_in_document(
         customer.id_state = document.state
         customer.id_expires = document.expires
     db.session.flush()
-    if card is not None:
+    # A card the state was not asked about was set aside above (card is None then).
+    if card is not None and card.answer is not None:
         try:
             verify_card(
                 store,

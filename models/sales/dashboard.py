@@ -37,28 +37,28 @@ def summary(store: Store) -> StoreSummary:
             Order.store_id == store.id, Order.status == "completed", Order.business_date == today
         )
     ).one()
-    active = db.session.scalar(
+    active = db.session.scalars(
         select(func.count(Product.id)).where(Product.store_id == store.id, Product.active.is_(True))
-    )
-    in_stock = db.session.scalar(
+    ).one()
+    in_stock = db.session.scalars(
         select(func.count(Package.id)).where(Package.store_id == store.id, Package.quantity > 0)
-    )
+    ).one()
     each_totals = (
         select(Package.product_id, func.sum(Package.quantity).label("units"))
         .where(Package.store_id == store.id, Package.unit == "each")
         .group_by(Package.product_id)
         .subquery()
     )
-    low = db.session.scalar(
+    low = db.session.scalars(
         select(func.count()).select_from(each_totals).where(each_totals.c.units < LOW_STOCK_UNITS)
-    )
-    open_online = db.session.scalar(
+    ).one()
+    open_online = db.session.scalars(
         select(func.count(Order.id)).where(
             Order.store_id == store.id,
             Order.channel == "web",
             Order.status.in_(("placed", "accepted", "packed", "ready")),
         )
-    )
+    ).one()
     refunds = refunds_on(store, today)
     return StoreSummary(sales, int(revenue) - refunds, refunds, active, in_stock, low, open_online)
 

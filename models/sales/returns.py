@@ -10,7 +10,7 @@ exactly what it paid, never a cent more, however it comes back.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +19,7 @@ from extensions import db
 from models.base import utcnow
 from models.model import Model
 from models.people.users import User
+from models.sales.amounts import allocate, half_up
 from models.sales.cash_drawer import DrawerEntry
 from models.sales.orders import Order, OrderLine
 from models.stores.store import Store
@@ -105,15 +106,8 @@ class RefundRoom:
     card_cents: int
 
 
-def _half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def line_payments(order: Order) -> dict[int, int]:
     """Return what each line paid: the sale's total, taxes included, split by line totals."""
-    # Imported here: the sale rules import this module for the return records.
-    from models.sales.sale import allocate
-
     lines = list(order.lines)
     shares = allocate(order.total_cents, [line.line_total_cents for line in lines])
     return {line.id: share for line, share in zip(lines, shares, strict=True)}
@@ -124,7 +118,7 @@ def line_refund(line: OrderLine, paid_cents: int, quantity: int) -> int:
     before = line.returned_quantity
 
     def paid_for(units: int) -> int:
-        return _half_up(Decimal(paid_cents) * units / line.quantity)
+        return half_up(Decimal(paid_cents) * units / line.quantity)
 
     return paid_for(before + quantity) - paid_for(before)
 
@@ -135,18 +129,18 @@ def refund_room(order: Order) -> RefundRoom:
     card_paid = sum(t.amount_cents for t in order.tenders if t.kind != "cash")
     # Cash refunds are read from the drawers, so those recorded before returns were kept count.
     cash_back = int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(DrawerEntry.amount_cents), 0)).where(
                 DrawerEntry.order_id == order.id, DrawerEntry.kind == "refund"
             )
-        )
+        ).one()
     )
     card_back = int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(SaleReturn.card_cents), 0)).where(
                 SaleReturn.order_id == order.id
             )
-        )
+        ).one()
     )
     return RefundRoom(
         total_cents=max(order.total_cents - cash_back - card_back, 0),
@@ -202,7 +196,7 @@ def returns_on(store: Store, day: date) -> list[SaleReturn]:
 def refunds_on(store: Store, day: date) -> int:
     """Return the cents refunded on a business day on sales that still stand (not voided)."""
     return int(
-        db.session.scalar(
+        db.session.scalars(
             select(func.coalesce(func.sum(SaleReturn.cash_cents + SaleReturn.card_cents), 0))
             .join(Order, Order.id == SaleReturn.order_id)
             .where(
@@ -210,7 +204,7 @@ def refunds_on(store: Store, day: date) -> int:
                 SaleReturn.business_date == day,
                 Order.status == "completed",
             )
-        )
+        ).one()
     )
 
 

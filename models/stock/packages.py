@@ -1,11 +1,13 @@
-"""Packages (the units the state tracks), the stock ledger, and online holds."""
+"""Packages (the units the state tracks), the stock ledger, and online holds: the tables.
+
+The rules that read and change them live in models.stock.queries and models.stock.management.
+"""
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import db
 from models.base import utcnow
 from models.catalog.products import Product
 from models.model import Model
@@ -95,63 +97,3 @@ class Reservation(Model):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     released_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-def receive_package(
-    product: Product,
-    *,
-    tag: str,
-    quantity: int,
-    unit: str,
-    received_on: date,
-    expires_on: date | None = None,
-    lab_status: str = "passed",
-    user_id: int | None = None,
-) -> Package:
-    """Add a package to a store's stock with its opening ledger entry."""
-    if quantity <= 0:
-        raise ValueError("a received package holds a positive quantity")
-    package = Package(
-        store_id=product.store_id,
-        product=product,
-        tag=tag,
-        quantity=quantity,
-        unit=unit,
-        received_on=received_on,
-        expires_on=expires_on,
-        lab_status=lab_status,
-    )
-    db.session.add(package)
-    db.session.flush()
-    db.session.add(
-        StockMovement(
-            store_id=product.store_id,
-            package_id=package.id,
-            kind="receive",
-            delta=quantity,
-            quantity_after=quantity,
-            user_id=user_id,
-        )
-    )
-    return package
-
-
-def held_quantity(package_id: int, now: datetime | None = None) -> int:
-    """Return how much of a package unexpired, unreleased online holds keep back."""
-    now = now or utcnow()
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Reservation.quantity), 0)).where(
-            Reservation.package_id == package_id,
-            Reservation.released_at.is_(None),
-            Reservation.expires_at > now,
-        )
-    )
-
-
-def ledger_total(package_id: int) -> int:
-    """Return the sum of a package's stock movements."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(StockMovement.delta), 0)).where(
-            StockMovement.package_id == package_id
-        )
-    )

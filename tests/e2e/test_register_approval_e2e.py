@@ -18,7 +18,7 @@ def sale_url(app):
         from extensions import db
         from models.catalog.products import Product
         from models.people.users import User
-        from models.sales.sale import add_by_tag
+        from models.sales.lines import add_by_tag
         from models.stores.store import Store
 
         store = db.session.scalar(select(Store).where(Store.code == "den-rino"))

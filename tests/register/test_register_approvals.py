@@ -18,7 +18,7 @@ def cart(htmx_client, store, make_user, login_as):
     budtender = make_user(store, pin="1357")
     login_as(htmx_client, budtender)
     order = open_sale(store, budtender)
-    from models.sales.sale import add_by_tag
+    from models.sales.lines import add_by_tag
 
     add_by_tag(order, make_package(make_product(store, price_cents=3500), 5).tag, 2)
     db.session.commit()
@@ -164,7 +164,8 @@ def test_good_approvals_do_not_count_against_the_limit(app, htmx_client, cart, s
 def test_a_void_lists_managers_on_duty_and_chooses_nobody(
     htmx_client, store, make_user, login_as, signed_in_elsewhere
 ):
-    from models.sales.sale import Payment, add_by_tag, complete_sale
+    from models.sales.completion import Payment, complete_sale
+    from models.sales.lines import add_by_tag
 
     budtender = make_user(store, pin="1357")
     here = make_user(store, role="manager", pin="8642", name="Avery Here")

@@ -15,9 +15,12 @@ from register_support import make_package, make_product, open_sale
 from extensions import db
 from models.compliance.outbox import ComplianceReport
 from models.people.users import User
+from models.sales.completion import Payment, complete_sale
+from models.sales.errors import SaleError, StockConflict
+from models.sales.lines import add_by_tag
 from models.sales.orders import Order, Tender
-from models.sales.sale import Payment, SaleError, StockConflict, add_by_tag, complete_sale
-from models.stock.packages import Package, StockMovement, ledger_total
+from models.stock.management import ledger_total
+from models.stock.packages import Package, StockMovement
 from support import ON_POSTGRES
 
 
@@ -303,7 +306,7 @@ def cash_sales_on_a_drawer(store, user, how_many):
 def give_back_one(order_id, drawer_id, user_id):
     """Return one unit of a sale's first line for cash from the drawer (caller commits)."""
     from models.sales.cash_drawer import CashDrawer
-    from models.sales.sale import ReturnItem, return_items
+    from models.sales.returning import ReturnItem, return_items
 
     order = db.session.get(Order, order_id)
     till = db.session.get(CashDrawer, drawer_id)

@@ -5,8 +5,10 @@ from register_support import make_package, make_product, open_sale
 
 from extensions import db
 from models.infra.audit import AuditEvent
+from models.sales.discounts import discount_text, needs_approval
+from models.sales.errors import SaleError
+from models.sales.lines import add_by_tag
 from models.sales.orders import Order
-from models.sales.sale import SaleError, add_by_tag, discount_text, needs_approval
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def test_a_manager_selling_approves_by_themselves(store, make_user):
     manager = make_user(store, role="manager")
     order = open_sale(store, manager)
     add_by_tag(order, make_package(make_product(store), 3).tag, 2)
-    from models.sales.sale import set_sale_discount
+    from models.sales.discounts import set_sale_discount
 
     set_sale_discount(order, "percent", 5000, "Staff sale", manager)
     assert order.discount_approved_by_id == manager.id and order.discount_cents == 3500
@@ -138,7 +140,7 @@ def test_a_percent_is_at_most_100(store, make_user):
     manager = make_user(store, role="manager")
     order = open_sale(store, manager)
     add_by_tag(order, make_package(make_product(store), 3).tag)
-    from models.sales.sale import set_sale_discount
+    from models.sales.discounts import set_sale_discount
 
     with pytest.raises(SaleError, match="between 0 and 100%"):
         set_sale_discount(order, "percent", 10001, "Too much", manager)

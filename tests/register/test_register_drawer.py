@@ -8,7 +8,7 @@ from register_support import hx_location, make_package, make_product, open_sale
 from extensions import db
 from models.infra.audit import AuditEvent
 from models.sales.cash_drawer import CashDrawer, DrawerError, counted_total, open_drawer, totals
-from models.sales.sale import add_by_tag
+from models.sales.lines import add_by_tag
 
 
 @pytest.fixture

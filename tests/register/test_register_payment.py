@@ -9,16 +9,12 @@ from register_support import hx_location, make_package, make_product, open_sale
 from extensions import db
 from models.base import utcnow
 from models.compliance.outbox import ComplianceReport
+from models.sales.completion import Payment, complete_sale, plan_payments
+from models.sales.errors import SaleError, StockConflict
+from models.sales.lines import add_by_tag
 from models.sales.orders import Order, OrderLine, Tender
-from models.sales.sale import (
-    Payment,
-    SaleError,
-    StockConflict,
-    add_by_tag,
-    complete_sale,
-    plan_payments,
-)
-from models.stock.packages import Package, Reservation, StockMovement, ledger_total
+from models.stock.management import ledger_total
+from models.stock.packages import Package, Reservation, StockMovement
 
 
 @pytest.fixture
@@ -264,7 +260,7 @@ def test_a_ready_web_order_completes_and_releases_its_holds(store, budtender, ma
     db.session.add(hold)
     db.session.commit()
     web = db.session.get(Order, web.id)
-    from models.sales.sale import recompute
+    from models.sales.totals import recompute
 
     total = recompute(web).order.total_cents
     done = complete_sale(web, [Payment("debit", total)], uuid.uuid4().hex, budtender)

@@ -6,7 +6,7 @@ import pytest
 from register_support import make_package, make_product, open_sale
 
 from extensions import db
-from models.sales.sale import add_by_tag
+from models.sales.lines import add_by_tag
 
 HUGE = "99999999999999999999"
 ODD_VALUES = ["", " ", "-1", "0", "1e9", HUGE, "NaN", "½", "１２", "x" * 500, "<script>", "12.3456"]

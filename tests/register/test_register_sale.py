@@ -6,19 +6,12 @@ import pytest
 from register_support import make_package, make_product, open_sale
 
 from extensions import db
+from models.sales.amounts import allocate, parse_cents, parse_grams, parse_percent
+from models.sales.completion import quick_cash
+from models.sales.errors import SaleError, StockConflict
+from models.sales.lines import add_by_tag, add_product
 from models.sales.orders import Order, OrderLine
-from models.sales.sale import (
-    SaleError,
-    StockConflict,
-    add_by_tag,
-    add_product,
-    allocate,
-    parse_cents,
-    parse_grams,
-    parse_percent,
-    quick_cash,
-    search_menu,
-)
+from models.sales.scanning import search_menu
 from support import store_today
 
 

@@ -9,21 +9,18 @@ from register_support import hx_location, make_package, make_product, open_sale
 from extensions import db
 from models.compliance.outbox import ComplianceReport
 from models.infra.audit import AuditEvent
+from models.sales.amounts import allocate
 from models.sales.cash_drawer import CashDrawer, DrawerEntry, open_drawer, totals
+from models.sales.completion import Payment, complete_sale
+from models.sales.discounts import set_line_discount
+from models.sales.errors import SaleError
+from models.sales.lines import add_by_tag
 from models.sales.orders import Order
+from models.sales.returning import ReturnItem, return_items
 from models.sales.returns import SaleReturn
-from models.sales.sale import (
-    Payment,
-    ReturnItem,
-    SaleError,
-    add_by_tag,
-    allocate,
-    complete_sale,
-    return_items,
-    set_line_discount,
-    void_sale,
-)
-from models.stock.packages import Package, StockMovement, ledger_total
+from models.sales.voids import void_sale
+from models.stock.management import ledger_total
+from models.stock.packages import Package, StockMovement
 
 
 @pytest.fixture

@@ -10,9 +10,12 @@ from storefront_support import add, enter, first_slot, open_all_day, sign_in, st
 from extensions import db
 from models.people.users import User
 from models.sales.checkin import open_sale
+from models.sales.completion import Payment, complete_sale
+from models.sales.errors import SaleError
+from models.sales.lines import add_package
 from models.sales.orders import Order
-from models.sales.sale import Payment, SaleError, add_package, complete_sale
-from models.stock.packages import Package, Reservation, StockMovement, ledger_total
+from models.stock.management import ledger_total
+from models.stock.packages import Package, Reservation, StockMovement
 from support import ON_POSTGRES
 
 RACERS = 50

@@ -21,7 +21,8 @@ from storefront_support import (
 from extensions import db
 from models.compliance.outbox import ComplianceReport
 from models.sales.orders import Order
-from models.stock.packages import Package, Reservation, StockMovement, ledger_total
+from models.stock.management import ledger_total
+from models.stock.packages import Package, Reservation, StockMovement
 from support import store_today, years_before
 
 

@@ -9,7 +9,7 @@ from tracktrace_support import FAST, complete_sale, metrc_tag, point_at_metrc, s
 from extensions import db
 from jobs.queues import wait_for_background
 from models.compliance.outbox import ComplianceReport, queue_report
-from models.sales.sale import add_by_tag
+from models.sales.lines import add_by_tag
 from support import base_config
 from tracktrace.emulator import Emulator
 
