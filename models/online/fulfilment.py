@@ -97,11 +97,11 @@ def _line(order: Order, line_id: int) -> OrderLine:
 def _rebalance_holds(order: Order, product_id: int, now: datetime) -> int:
     """Hold exactly what the order's lines of a product need: packed lines on their packages,
     the rest wherever stock is free. Return how much could not be held."""
-    lines = [line for line in order.lines if line.product_id == product_id]
-    release_holds(order.id, now, product_id=product_id)
     expires = order.hold_expires_at
     if expires is None:
         raise FulfilmentError("This order has no hold deadline; it cannot hold stock.")
+    lines = [line for line in order.lines if line.product_id == product_id]
+    release_holds(order.id, now, product_id=product_id)
     packed: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.package_id is not None:
