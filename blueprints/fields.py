@@ -56,6 +56,7 @@ def count_figure(message: str = "Enter a whole number.", maximum: int = MAX_COUN
 MONEY = Figure(units.parse_money, units.money_amount)
 GRAMS = Figure(units.parse_grams, units.grams_amount)
 PERCENT = Figure(units.parse_percent, units.percent_amount)
+MILLIGRAMS = Figure(units.parse_milligrams, str)
 COUNT = count_figure()
 
 
@@ -118,6 +119,12 @@ class GramsField(FigureField):
     """Grams typed ("3.5", "0.001 g"), held as whole milligrams."""
 
     figure = GRAMS
+
+
+class MilligramsField(FigureField):
+    """Whole milligrams typed ("100", "100 mg"), as a label gives THC."""
+
+    figure = MILLIGRAMS
 
 
 class PercentField(FigureField):

@@ -28,12 +28,12 @@ def limits():
             (
                 CartLine(
                     None if line.category.data == "none" else line.category.data,
-                    net_weight_mg=line.net_weight.milligrams,
-                    thc_mg=line.thc.milligrams,
+                    net_weight_mg=line.net_weight.data,
+                    thc_mg=line.thc.data,
                     quantity=line.quantity.data or 1,
                     label=f"Line {n}",
                 ),
-                line.price.cents or 0,
+                line.price.data or 0,
             )
             for n, line in enumerate(form.filled_lines(), start=1)
         ]

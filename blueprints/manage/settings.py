@@ -28,7 +28,6 @@ from models.online.pickup import (
 from models.rules.purchase_limits import pack_for
 from models.stores.hours import hours_setting, week_of
 from models.stores.store import Store
-from models.units import money_amount, percent_amount
 from tracktrace.addresses import choices, effective_url, refusal
 from tracktrace.setup import (
     BIOTRACK_KEYS,
@@ -62,16 +61,16 @@ def _details_form(store: Store, formdata=None) -> StoreDetailsForm:
 def _register_form(store: Store, formdata=None) -> RegisterSettingsForm:
     return RegisterSettingsForm(
         formdata=formdata,
-        approval_percent=percent_amount(store.discount_approval_bp),
-        approval_amount=money_amount(store.discount_approval_cents),
+        approval_percent=store.discount_approval_bp,
+        approval_amount=store.discount_approval_cents,
     )
 
 
 def _cash_form(store: Store, formdata=None) -> CashSettingsForm:
     return CashSettingsForm(
         formdata=formdata,
-        over_short_amount=money_amount(store.drawer_variance_cents),
-        refund_amount=money_amount(store.refund_approval_cents),
+        over_short_amount=store.drawer_variance_cents,
+        refund_amount=store.refund_approval_cents,
         refund_days=str(store.refund_approval_days),
     )
 
@@ -224,8 +223,8 @@ def settings_register():
     changed = _assign(
         current_store(),
         {
-            "discount_approval_bp": form.approval_percent.basis_points,
-            "discount_approval_cents": form.approval_amount.cents,
+            "discount_approval_bp": form.approval_percent.data,
+            "discount_approval_cents": form.approval_amount.data,
         },
     )
     return _saved("Register", changed, "register")
@@ -240,8 +239,8 @@ def settings_cash():
     changed = _assign(
         current_store(),
         {
-            "drawer_variance_cents": form.over_short_amount.cents,
-            "refund_approval_cents": form.refund_amount.cents,
+            "drawer_variance_cents": form.over_short_amount.data,
+            "refund_approval_cents": form.refund_amount.data,
             "refund_approval_days": form.refund_days.days,
         },
     )
