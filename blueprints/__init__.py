@@ -11,7 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.register import bp as register_bp
     from blueprints.storefront import bp as storefront_bp
 
-    # Before any route is added: the routes' `<int:...>` converters are looked up as they are.
+    # Before any route is added: the routes' `<id:...>` converters are looked up as they are.
     numbers.init_app(app)
     input_guard.init_app(app)
     app.register_blueprint(storefront_bp)

@@ -6,9 +6,10 @@ kept in the server-side session row, so a copied cookie cannot bring an earlier 
 """
 
 from datetime import timedelta
-from functools import wraps
+from functools import partial
 
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 
 from blueprints.htmx import is_htmx, redirect_to
@@ -111,33 +112,44 @@ def to_lock_screen():
     return redirect_to(url_for("register.switch", next=back))
 
 
-def staff_required(minimum_role: str = "budtender", *, while_locked: bool = False, poll=False):
+def while_locked(view):
+    """Mark a view of the PIN screen itself: a locked browser still reaches it."""
+    view.while_locked = True
+    return view
+
+
+def polled(view):
+    """Mark a view the page calls by itself: it does not count as someone using the browser."""
+    view.polled = True
+    return view
+
+
+def admit(minimum_role: str = "budtender") -> ResponseReturnValue | None:
     """Let through the acting staff member when they hold `minimum_role` here; 403 otherwise.
 
-    A locked browser goes to the PIN screen unless the view is part of it (`while_locked`).
-    `poll` marks views the page calls by itself, which do not count as someone using it.
+    Returns where to send anyone else: the login page, or the PIN screen when the browser is
+    locked, unless the view is part of it (`while_locked`). Views marked `polled` do not keep
+    the lock away.
     """
+    view = current_app.view_functions.get(request.endpoint or "")
+    staff = current_staff()
+    if staff is None or not staff.is_authenticated:
+        return login_manager.unauthorized()
+    locked = screen_locked()
+    if locked and not getattr(view, "while_locked", False):
+        return to_lock_screen()
+    person = acting_staff() or staff
+    store = current_store()
+    if store is None or not person.has_role(store, minimum_role):
+        abort(403)
+    if not (locked or getattr(view, "polled", False)):
+        note_activity()
+    return None
 
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            staff = current_staff()
-            if staff is None or not staff.is_authenticated:
-                return login_manager.unauthorized()
-            locked = screen_locked()
-            if locked and not while_locked:
-                return to_lock_screen()
-            person = acting_staff() or staff
-            store = current_store()
-            if store is None or not person.has_role(store, minimum_role):
-                abort(403)
-            if not (locked or poll):
-                note_activity()
-            return view(*args, **kwargs)
 
-        return wrapper
-
-    return decorator
+def guard(blueprint: Blueprint, minimum_role: str) -> None:
+    """Admit to every view of a surface only staff holding `minimum_role` at this store."""
+    blueprint.before_request(partial(admit, minimum_role))
 
 
 def init_app(app: Flask) -> None:

@@ -8,12 +8,16 @@ from models.infra.numbers import MAX_COUNT, MAX_ID, parse_count, parse_id
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: digits 0-9 up to the largest id, else no match (404)."""
+    """`<id:...>` in a route: a row id, digits 0-9 from 1 to MAX_ID, else no match (404).
+
+    PostgreSQL refuses a number past its integer in a query (a 500), so such a URL never
+    reaches one.
+    """
 
     # Werkzeug's \d also matches ٣ or １; a hand-typed URL must name the row it seems to.
     regex = r"[0-9]+"
 
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -53,5 +57,5 @@ def real_id(value: int | None) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Read every `<int:...>` in the app's routes with the id rule (before routes are added)."""
-    app.url_map.converters["int"] = IdConverter
+    """Let routes take row ids with `<id:...>` (before routes are added)."""
+    app.url_map.converters["id"] = IdConverter

@@ -19,8 +19,10 @@ from register_support import license_text, make_package, make_product, open_sale
 from storefront_support import add, checkout, enter, open_all_day, order_id_from, sign_in
 from storefront_support import stock as shelf
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 from wtforms import Form
 
+from blueprints.numbers import IdConverter
 from extensions import db
 from models.compliance.outbox import ReconciliationItem, ReconciliationRun
 from models.people.accounts import request_reset
@@ -384,13 +386,26 @@ def test_odd_digits_as_a_quantity_ask_for_a_whole_number(app, world, typed):
 def test_ids_no_row_can_have_are_not_found_in_urls_and_refused_in_forms(app, world, number):
     manager = client_for(app, world, "manager")
     for url in (f"/manage/products/{number}", f"/register/online/{number}",
-                f"/manage/compliance/reports/{number}"):  # fmt: skip
+                f"/manage/compliance/reports/{number}", f"/register/sale/{number}"):  # fmt: skip
         assert manager.get(url).status_code == 404, url
     shopper = client_for(app, world, "customer")
+    for url in (f"/stores/{world.store_code}/products/{number}", f"/account/orders/{number}"):
+        assert shopper.get(url).status_code == 404, url
     added = shopper.post(
         f"/stores/{world.store_code}/cart/add", data={"product_id": number, "quantity": 1}
     )
     assert 400 <= added.status_code < 500
+
+
+def test_every_number_in_a_url_is_read_as_a_row_id(app):
+    """Each route's whole numbers stop at the database's integer, so none can reach a query."""
+    plain = [
+        f"{rule.rule} ({name})"
+        for rule in app.url_map.iter_rules()
+        for name, converter in rule._converters.items()
+        if isinstance(converter, IntegerConverter) and not isinstance(converter, IdConverter)
+    ]
+    assert not plain, "use <id:...> for " + ", ".join(plain)
 
 
 HISTORY_RESTORE = {"HX-Request": "true", "HX-History-Restore-Request": "true"}

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from flask import abort, flash, request, url_for
 from sqlalchemy import select
 
-from blueprints.access import acting_staff, current_store, staff_required, store_object
+from blueprints.access import acting_staff, current_store, store_object
 from blueprints.htmx import redirect_to, render
 from blueprints.manage import bp
 from extensions import db
@@ -62,7 +62,6 @@ def compliance_banner():
 
 
 @bp.get("/compliance")
-@staff_required("manager")
 def compliance():
     """Show counts by status, the oldest pending report, the license's state, and the reports."""
     store = current_store()
@@ -88,8 +87,7 @@ def compliance():
     )
 
 
-@bp.get("/compliance/reports/<int:report_id>")
-@staff_required("manager")
+@bp.get("/compliance/reports/<id:report_id>")
 def compliance_report(report_id: int):
     """Show one report: what it says, what was sent, and every answer from the state."""
     report = store_object(ComplianceReport, report_id)
@@ -102,8 +100,7 @@ def compliance_report(report_id: int):
     )
 
 
-@bp.post("/compliance/reports/<int:report_id>/retry")
-@staff_required("manager")
+@bp.post("/compliance/reports/<id:report_id>/retry")
 def compliance_retry(report_id: int):
     """Queue a report again (it asks the state first, so it is never reported twice)."""
     report = store_object(ComplianceReport, report_id)
@@ -115,8 +112,7 @@ def compliance_retry(report_id: int):
     return redirect_to(url_for("manage.compliance_report", report_id=report_id))
 
 
-@bp.post("/compliance/reports/<int:report_id>/handled")
-@staff_required("manager")
+@bp.post("/compliance/reports/<id:report_id>/handled")
 def compliance_handled(report_id: int):
     """Record that a report was entered in the state's own screens."""
     report = store_object(ComplianceReport, report_id)
@@ -133,7 +129,6 @@ def compliance_handled(report_id: int):
 
 
 @bp.post("/compliance/pause")
-@staff_required("manager")
 def compliance_pause():
     """Stop reporting for this store's license until resumed."""
     store = current_store()
@@ -144,7 +139,6 @@ def compliance_pause():
 
 
 @bp.post("/compliance/resume")
-@staff_required("manager")
 def compliance_resume():
     """Let reporting for this store's license go on, and send what waits."""
     store = current_store()
@@ -155,7 +149,6 @@ def compliance_resume():
 
 
 @bp.post("/compliance/test")
-@staff_required("manager")
 def compliance_test():
     """Check the store's connection and credentials with its state system."""
     check = check_connection(current_store())
@@ -172,7 +165,6 @@ def chosen_day(store: Store) -> date:
 
 
 @bp.get("/compliance/reconcile")
-@staff_required("manager")
 def compliance_reconcile():
     """Show the latest reconciliation of a business day: its progress, then its differences."""
     store = current_store()
@@ -189,7 +181,6 @@ def compliance_reconcile():
 
 
 @bp.post("/compliance/reconcile")
-@staff_required("manager")
 def compliance_reconcile_run():
     """Start reconciling a business day; the state's paged answers are read by a job."""
     store = current_store()
@@ -200,8 +191,7 @@ def compliance_reconcile_run():
     return redirect_to(url_for("manage.compliance_reconcile", date=day.isoformat()))
 
 
-@bp.post("/compliance/reconcile/items/<int:item_id>/resolve")
-@staff_required("manager")
+@bp.post("/compliance/reconcile/items/<id:item_id>/resolve")
 def compliance_resolve(item_id: int):
     """Settle a difference with a note (audited)."""
     item = store_object(ReconciliationItem, item_id)
@@ -215,8 +205,7 @@ def compliance_resolve(item_id: int):
     return redirect_to(url_for("manage.compliance_reconcile", date=item.business_date.isoformat()))
 
 
-@bp.post("/compliance/reconcile/items/<int:item_id>/resend")
-@staff_required("manager")
+@bp.post("/compliance/reconcile/items/<id:item_id>/resend")
 def compliance_resend(item_id: int):
     """Send our sale again for a difference (the job asks the state first)."""
     item = store_object(ReconciliationItem, item_id)

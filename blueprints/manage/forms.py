@@ -1,8 +1,5 @@
 """Back-office forms."""
 
-from collections.abc import Callable
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -12,14 +9,13 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
-    StringField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from blueprints.fields import CentsField, GramsField, MilligramsField
 from models.rules.cart_lines import LIMIT_CATEGORIES
 from models.rules.packs import available_states, load_pack
-from models.units import UnitError, parse_grams, parse_milligrams, parse_money
 
 CATEGORY_LABELS = {
     "flower": "Flower",
@@ -37,14 +33,6 @@ CATEGORY_LABELS = {
 MAX_LINES = 30
 
 
-def typed(parse: Callable[[str | None], Any], text: str | None) -> Any:
-    """Read a figure with a parser of models.units; what is wrong with it is the field's error."""
-    try:
-        return parse(text)
-    except UnitError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 class WhatIfLineForm(Form):
     """One line of a what-if cart."""
 
@@ -56,23 +44,14 @@ class WhatIfLineForm(Form):
         # Blank rows (added but unused) are fine; anything else must be a known category.
         validate_choice=False,
     )
-    net_weight = StringField("Net weight (g)")
-    thc = StringField("THC per unit (mg)")
+    net_weight = GramsField("Net weight (g)")
+    thc = MilligramsField("THC per unit (mg)")
     quantity = IntegerField("Qty", default=1, validators=[Optional(), NumberRange(1, 999)])
-    price = StringField("Price each ($)")
+    price = CentsField("Price each ($)")
 
     def validate_category(self, field):
         if field.data not in (None, "", "none", *LIMIT_CATEGORIES):
             raise ValidationError("Choose a category from the list.")
-
-    def validate_net_weight(self, field):
-        field.milligrams = typed(parse_grams, field.data)
-
-    def validate_thc(self, field):
-        field.milligrams = typed(parse_milligrams, field.data)
-
-    def validate_price(self, field):
-        field.cents = typed(parse_money, field.data)
 
 
 class WhatIfForm(FlaskForm):

@@ -15,10 +15,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from blueprints.manage.forms import typed
+from blueprints.fields import CentsField, PercentField
 from models.infra.numbers import parse_count
 from models.online.pickup import WEEKDAYS
-from models.units import UnitError, parse_money, parse_percent, parse_rate
+from models.units import UnitError, parse_rate
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
@@ -75,49 +75,39 @@ for _day in WEEKDAYS:
     setattr(StoreDetailsForm, f"{_day}_closes", StringField(f"{DAY_NAMES[_day]} closes"))
 
 
+# Settings amounts run from $0 to $10,000, in the words a manager reads beside the field.
+SETTING_DOLLARS = {"maximum": 1_000_000, "too_big": "Give an amount between $0 and $10,000."}
+
+
 class RegisterSettingsForm(FlaskForm):
     """When a discount needs a manager's PIN at the register."""
 
-    approval_percent = StringField(
-        "Manager approval above (percent)", validators=[DataRequired("Enter a percent.")]
+    approval_percent = PercentField(
+        "Manager approval above (percent)",
+        required="Enter a percent.",
+        maximum=10000,
+        too_big="Give a percent between 0 and 100.",
     )
-    approval_amount = StringField(
-        "Manager approval above (dollars)", validators=[DataRequired("Enter an amount.")]
+    approval_amount = CentsField(
+        "Manager approval above (dollars)", required="Enter an amount.", **SETTING_DOLLARS
     )
-
-    def validate_approval_percent(self, field):
-        value = typed(parse_percent, field.data)
-        if value is None or value > 10000:
-            raise ValidationError("Give a percent between 0 and 100.")
-        field.basis_points = value
-
-    def validate_approval_amount(self, field):
-        value = typed(parse_money, field.data)
-        if value is None or value > 1_000_000:
-            raise ValidationError("Give an amount between $0 and $10,000.")
-        field.cents = value
 
 
 class CashSettingsForm(FlaskForm):
     """When a closing count or a return needs a manager at the register."""
 
-    over_short_amount = StringField(
+    over_short_amount = CentsField(
         "Over/short allowed at the drawer count (dollars)",
-        validators=[DataRequired("Enter the amount.")],
+        required="Enter the amount.",
+        **SETTING_DOLLARS,
     )
-    refund_amount = StringField(
-        "Manager approves refunds above (dollars)", validators=[DataRequired("Enter the amount.")]
+    refund_amount = CentsField(
+        "Manager approves refunds above (dollars)", required="Enter the amount.", **SETTING_DOLLARS
     )
     refund_days = StringField(
         "…and returns of sales older than (days)",
         validators=[DataRequired("Enter a number of days.")],
     )
-
-    def validate_over_short_amount(self, field):
-        field.cents = _dollars(field.data)
-
-    def validate_refund_amount(self, field):
-        field.cents = _dollars(field.data)
 
     def validate_refund_days(self, field):
         text = (field.data or "").strip()
@@ -127,14 +117,6 @@ class CashSettingsForm(FlaskForm):
         if text.startswith("-") or days > 365:
             raise ValidationError("Give between 0 and 365 days.")
         field.days = days
-
-
-def _dollars(text: str) -> int:
-    """Return dollars typed in a settings field as cents, from $0 to $10,000."""
-    value = typed(parse_money, text)
-    if value is None or value > 1_000_000:
-        raise ValidationError("Give an amount between $0 and $10,000.")
-    return value
 
 
 class OnlineSettingsForm(FlaskForm):

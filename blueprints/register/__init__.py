@@ -2,6 +2,18 @@
 
 from flask import Blueprint
 
-bp = Blueprint("register", __name__)
+from blueprints.access import guard
 
-from blueprints.register import checkin, customers, drawer, online, routes, sale  # noqa: E402, F401
+bp = Blueprint("register", __name__)
+# One check for every view: staff of this store only, and a locked tablet asks for a PIN.
+guard(bp, "budtender")
+
+from blueprints.register import (  # noqa: E402, F401
+    checkin,
+    customers,
+    drawer,
+    online,
+    receipts,
+    routes,
+    sale,
+)

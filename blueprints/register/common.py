@@ -5,7 +5,6 @@ from datetime import timedelta
 from flask import current_app, session
 
 from blueprints.access import acting_staff, current_store
-from blueprints.numbers import real_id  # noqa: F401 - the register's views take it from here
 from blueprints.ratelimits import approval_allowed, count_approval_failure
 from extensions import db
 from models.base import utcnow

@@ -1,16 +1,16 @@
 """The cash drawer: open with a float, drops and paid-outs, a blind closing count, the report."""
 
-from flask import redirect, request, session, url_for
+from flask import redirect, session, url_for
 
-from blueprints.access import current_store, staff_required, store_object
+from blueprints.access import current_store, store_object
 from blueprints.htmx import form_error_status, navigate, render
+from blueprints.numbers import real_id
 from blueprints.register import bp
 from blueprints.register.common import (
     ApprovalRefused,
     approve,
     current_operator,
     managers_here,
-    real_id,
 )
 from blueprints.register.forms import (
     DrawerApprovalForm,
@@ -20,8 +20,7 @@ from blueprints.register.forms import (
 )
 from extensions import db
 from models.infra import audit
-from models.infra.numbers import parse_count, parse_id
-from models.sales.amounts import parse_cents
+from models.infra.numbers import parse_id
 from models.sales.cash_drawer import (
     DENOMINATIONS,
     CashDrawer,
@@ -36,7 +35,6 @@ from models.sales.cash_drawer import (
     take_out,
     totals,
 )
-from models.sales.errors import SaleError
 
 
 def _in_use() -> CashDrawer | None:
@@ -70,36 +68,33 @@ def _page(status: int = 200, block: str = "screen", error: str | None = None, **
 
 
 @bp.get("/drawer")
-@staff_required("budtender")
 def drawer():
     """Show this tablet's drawer: its float, cash taken, drops, and the closing count."""
     return _page()
 
 
 @bp.post("/drawer/open")
-@staff_required("budtender")
 def drawer_open():
     """Open a drawer on this tablet with the float counted into it."""
     form = DrawerOpenForm()
     if not form.validate_on_submit():
         return _page(form_error_status(), open_form=form)
     try:
-        amount = parse_cents(form.float_amount.data)
-        opened = open_drawer(current_store(), form.name.data, amount or 0, current_operator())
-    except (DrawerError, SaleError) as error:
+        opened = open_drawer(
+            current_store(), form.name.data, form.float_amount.data, current_operator()
+        )
+    except DrawerError as error:
         db.session.rollback()
-        message = error.message if isinstance(error, SaleError) else str(error)
-        return _page(form_error_status(), error=message, open_form=form)
+        return _page(form_error_status(), error=str(error), open_form=form)
     db.session.commit()
     session["drawer_id"] = opened.id
     return navigate(url_for("register.drawer"))
 
 
-@bp.post("/drawer/<int:drawer_id>/use")
-@staff_required("budtender")
+@bp.post("/drawer/<id:drawer_id>/use")
 def drawer_use(drawer_id: int):
     """Use an already open drawer on this tablet (a tablet swap, or a manager to approve it)."""
-    chosen = store_object(CashDrawer, real_id(drawer_id))
+    chosen = store_object(CashDrawer, drawer_id)
     if chosen.status != "open":
         return _page(409, error=f"{chosen.name} is closed.")
     session["drawer_id"] = chosen.id
@@ -107,7 +102,6 @@ def drawer_use(drawer_id: int):
 
 
 @bp.post("/drawer/move")
-@staff_required("budtender")
 def drawer_move():
     """Record a cash drop to the safe or a paid-out from this tablet's drawer."""
     form = DrawerMoveForm()
@@ -117,10 +111,10 @@ def drawer_move():
     if not form.validate_on_submit():
         return _page(form_error_status(), move_form=form)
     operator = current_operator()
+    amount = form.amount.data
     try:
-        amount = parse_cents(form.amount.data) or 0
         take_out(current, form.kind.data, amount, form.reason.data, operator)
-    except (DrawerError, SaleError) as error:
+    except DrawerError as error:
         db.session.rollback()
         if isinstance(error, DrawerShort):
             # Each refusal tells a little about what the drawer holds: leave a trail of probing.
@@ -132,8 +126,7 @@ def drawer_move():
                 amount_cents=amount,
             )
             db.session.commit()
-        message = error.message if isinstance(error, SaleError) else str(error)
-        return _page(form_error_status(), error=message, move_form=form)
+        return _page(form_error_status(), error=str(error), move_form=form)
     db.session.commit()
     return _page()
 
@@ -146,30 +139,18 @@ def _chosen(raw) -> CashDrawer | None:
 
 
 @bp.post("/drawer/close")
-@staff_required("budtender")
 def drawer_close():
     """Count this tablet's drawer blind; close it, or show the over/short for a manager."""
     form = DrawerCloseForm()
     current = _chosen(form.drawer_id.data)
     if current is None:
         return _page(409, error="This tablet has no open drawer.")
-    counts: dict[int, int] = {}
-    raw_counts = {}
-    bad = None
-    for value, label in DENOMINATIONS:
-        raw = (request.form.get(f"count-{value}") or "").strip()
-        raw_counts[value] = raw
-        if not raw:
-            continue
-        count = parse_count(raw, maximum=100000)
-        if count is None:
-            bad = f"Count the {label} again: “{raw}” is not a number of notes or coins."
-            continue
-        counts[value] = count
-    if not form.validate_on_submit() or bad:
-        return _page(form_error_status(), error=bad, close_form=form, counts=raw_counts)
+    raw_counts = form.typed_counts()
+    if not form.validate_on_submit():
+        error = form.count_error()
+        return _page(form_error_status(), error=error, close_form=form, counts=raw_counts)
     try:
-        counted = count_drawer(current, counts, current_operator(), form.note.data or "")
+        counted = count_drawer(current, form.counts(), current_operator(), form.note.data or "")
     except DrawerError as error:
         db.session.rollback()
         return _page(error.status, error=str(error), close_form=form, counts=raw_counts)
@@ -183,7 +164,6 @@ def drawer_close():
 
 
 @bp.post("/drawer/approve")
-@staff_required("budtender")
 def drawer_approve():
     """Close a drawer whose over/short is beyond the allowance, with a manager's PIN and reason."""
     form = DrawerApprovalForm()
@@ -205,18 +185,16 @@ def drawer_approve():
 
 
 @bp.post("/drawer/leave")
-@staff_required("budtender")
 def drawer_leave():
     """Leave a counted drawer for a manager to approve from any tablet."""
     session.pop("drawer_id", None)
     return navigate(url_for("register.drawer"))
 
 
-@bp.get("/drawer/<int:drawer_id>/report")
-@staff_required("budtender")
+@bp.get("/drawer/<id:drawer_id>/report")
 def drawer_report(drawer_id: int):
     """Show a drawer's printable closing report: expected, counted, over/short, every entry."""
-    shown = store_object(CashDrawer, real_id(drawer_id))
+    shown = store_object(CashDrawer, drawer_id)
     if shown.is_open:
         # The count is blind: what the drawer should hold shows only once it was counted.
         return redirect(url_for("register.drawer"), 303)

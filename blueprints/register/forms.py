@@ -1,6 +1,9 @@
 """Register forms."""
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,9 +19,36 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from blueprints.fields import (
+    GRAMS,
+    MONEY,
+    PERCENT,
+    CentsField,
+    ChosenFigureField,
+    FigureField,
+    count_figure,
+)
 from blueprints.numbers import IdField
-from models.sales.amounts import parse_cents
+from models.sales.amounts import MAX_GRAMS_MG, MAX_MONEY_DOLLARS
+from models.sales.cash_drawer import DENOMINATIONS
 from models.sales.completion import Payment, plan_payments
+from models.sales.orders import OrderLine
+
+# What a register takes: the same bounds and words as models.sales.amounts' parsers.
+SALE_MONEY = replace(
+    MONEY,
+    maximum=MAX_MONEY_DOLLARS * 100,
+    too_big="“{text}” is more than a register handles; check the amount.",
+)
+SALE_GRAMS = replace(
+    GRAMS,
+    maximum=MAX_GRAMS_MG * 1000,
+    too_big="“{text}” is not a weight in grams a sale can hold.",
+)
+DISCOUNT_PERCENT = replace(
+    PERCENT, maximum=100_000, too_big="“{text}” is not a percent a discount can be."
+)
+LINE_UNITS = count_figure("Enter a whole number of units (0 takes the line off).")
 
 
 class PinForm(FlaskForm):
@@ -92,18 +122,31 @@ class ScanForm(FlaskForm):
 
 
 class AddProductForm(FlaskForm):
-    """A product picked from the menu search."""
+    """A product picked from the menu search; its quantity reads in the product's unit."""
 
+    # The product's unit, set once the product is known: grams for goods sold by weight.
+    unit = "each"
     product_id = IdField(validators=[InputRequired("Pick a product.")], message="Pick a product.")
-    quantity = StringField("Quantity", validators=[Optional(), Length(max=12)])
+    quantity = ChosenFigureField(
+        "Quantity",
+        figures={"grams": SALE_GRAMS, "each": count_figure("Enter a whole number of units.")},
+        choose=lambda form: form.unit,
+    )
 
 
 class QuantityForm(FlaskForm):
-    """A new quantity (units) or weight (grams) for a line."""
+    """A new quantity (units) or weight (grams) for a line; 0 takes the line off."""
 
-    quantity = StringField(
-        "Quantity", validators=[DataRequired("Enter a quantity."), Length(max=12)]
+    quantity = ChosenFigureField(
+        "Quantity",
+        required="Enter a quantity.",
+        figures={"grams": SALE_GRAMS, "each": LINE_UNITS},
+        choose=lambda form: form.unit,
     )
+
+    def __init__(self, *args: Any, unit: str = "each", **kwargs: Any):
+        self.unit = "grams" if unit == "grams" else "each"
+        super().__init__(*args, **kwargs)
 
 
 class ApprovalMixin:
@@ -128,7 +171,12 @@ class DiscountForm(ApprovalMixin, FlaskForm):
         ],
         default="percent",
     )
-    value = StringField("Value", validators=[Optional(), Length(max=12)])
+    # Hundredths of a percent or cents, as the kind says; nothing for "none".
+    value = ChosenFigureField(
+        "Value",
+        figures={"percent": DISCOUNT_PERCENT, "amount": SALE_MONEY},
+        choose=lambda form: form.kind.data,
+    )
     reason = StringField("Reason", validators=[Optional(), Length(max=200)])
 
 
@@ -136,8 +184,8 @@ class PayForm(FlaskForm):
     """What the customer hands over: cash, a debit payment, or both."""
 
     client_token = HiddenField(validators=[DataRequired("This payment form is stale; reload.")])
-    cash_given = StringField("Cash given", validators=[Optional(), Length(max=14)])
-    debit = StringField("Debit amount", validators=[Optional(), Length(max=14)])
+    cash_given = CentsField("Cash given", figure=SALE_MONEY)
+    debit = CentsField("Debit amount", figure=SALE_MONEY)
     debit_reference = StringField("Debit approval code", validators=[Optional(), Length(max=64)])
 
     @classmethod
@@ -152,8 +200,8 @@ class PayForm(FlaskForm):
         """Plan the tenders this form describes for a total (SaleError when they do not fit)."""
         return plan_payments(
             total_cents,
-            cash_given_cents=parse_cents(self.cash_given.data),
-            debit_cents=parse_cents(self.debit.data),
+            cash_given_cents=self.cash_given.data,
+            debit_cents=self.debit.data,
             debit_reference=(self.debit_reference.data or "").strip() or None,
         )
 
@@ -192,6 +240,33 @@ class ReturnForm(ApprovalMixin, FlaskForm):
             form.client_token.data = uuid.uuid4().hex
         return form
 
+    @classmethod
+    def for_lines(cls, lines: Iterable[OrderLine]) -> type["ReturnForm"]:
+        """Return the form for a sale's lines: how much of each comes back, and where it goes."""
+        fields: dict[str, Any] = {}
+        for line in lines:
+            whole = count_figure(f"Enter how many of {line.name} come back (a whole number).")
+            fields[f"qty_{line.id}"] = FigureField(
+                figure=SALE_GRAMS if line.unit == "grams" else whole, name=f"qty-{line.id}"
+            )
+            fields[f"disposition_{line.id}"] = StringField(
+                name=f"disposition-{line.id}", default="restock"
+            )
+        return type("SaleReturnForm", (cls,), fields)
+
+    def coming_back(self, lines: Iterable[OrderLine]) -> list[tuple[OrderLine, int, str]]:
+        """Return each line with an amount coming back, the amount, and restock or destroy."""
+        back = []
+        for line in lines:
+            amount = self[f"qty_{line.id}"].data
+            if amount:
+                back.append((line, amount, self[f"disposition_{line.id}"].data or "restock"))
+        return back
+
+    def amount_error(self) -> str | None:
+        """Return what is wrong with the first amount that cannot be read, if any."""
+        return next((f.errors[0] for f in self if isinstance(f, FigureField) and f.errors), None)
+
 
 class DrawerOpenForm(FlaskForm):
     """A drawer's name and the float counted into it."""
@@ -201,9 +276,8 @@ class DrawerOpenForm(FlaskForm):
         default="Register 1",
         validators=[DataRequired("Name the drawer."), Length(max=40)],
     )
-    float_amount = StringField(
-        "Opening cash counted",
-        validators=[DataRequired("Enter the opening cash you counted."), Length(max=14)],
+    float_amount = CentsField(
+        "Opening cash counted", figure=SALE_MONEY, required="Enter the opening cash you counted."
     )
 
 
@@ -213,18 +287,46 @@ class DrawerMoveForm(FlaskForm):
     kind = SelectField(
         "What", choices=[SelectChoice("drop", "Cash drop"), SelectChoice("paid_out", "Paid out")]
     )
-    amount = StringField("Amount", validators=[DataRequired("Enter the amount."), Length(max=14)])
+    amount = CentsField("Amount", figure=SALE_MONEY, required="Enter the amount.")
     reason = StringField(
         "Reason", validators=[DataRequired("Say what the cash is for."), Length(max=200)]
     )
 
 
 class DrawerCloseForm(FlaskForm):
-    """A closing note; the count by denomination is read separately."""
+    """A blind closing count: how many of each note and coin, and a note."""
 
     # Which drawer the count is for, so a retried close finds the drawer it already closed.
     drawer_id = HiddenField(validators=[Optional()])
     note = StringField("Note", validators=[Optional(), Length(max=300)])
+
+    def counts(self) -> dict[int, int]:
+        """Return {denomination in cents: how many were counted} for the boxes filled in."""
+        counted = {value: self[f"count_{value}"].data for value, _ in DENOMINATIONS}
+        return {value: count for value, count in counted.items() if count is not None}
+
+    def typed_counts(self) -> dict[int, str]:
+        """Return what was typed in each box, to show the count again as it was."""
+        return {value: self[f"count_{value}"].text for value, _ in DENOMINATIONS}
+
+    def count_error(self) -> str | None:
+        """Return what is wrong with the first box that is not a count, if any."""
+        boxes = (self[f"count_{value}"] for value, _ in DENOMINATIONS)
+        return next((box.errors[0] for box in boxes if box.errors), None)
+
+
+for _value, _label in DENOMINATIONS:
+    setattr(
+        DrawerCloseForm,
+        f"count_{_value}",
+        FigureField(
+            name=f"count-{_value}",
+            figure=count_figure(
+                f"Count the {_label} again: “{{text}}” is not a number of notes or coins.",
+                maximum=100000,
+            ),
+        ),
+    )
 
 
 class DrawerApprovalForm(ApprovalMixin, FlaskForm):

@@ -5,11 +5,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.access import current_store, staff_required, store_object
+from blueprints.access import current_store, store_object
+from blueprints.fields import FigureField
 from blueprints.htmx import form_error_status, is_htmx, navigate, render, wants_fragment
 from blueprints.register import bp
 from blueprints.register.common import current_operator, tablet_drawer
-from blueprints.register.forms import PayForm
+from blueprints.register.forms import SALE_GRAMS, PayForm
 from extensions import db
 from models.online.checkout import STATUS_LABELS, display_status
 from models.online.fulfilment import (
@@ -25,7 +26,6 @@ from models.online.fulfilment import (
 )
 from models.online.pickup import settings
 from models.people.id_scan import IdScanError, parse_aamva
-from models.sales.amounts import parse_grams
 from models.sales.completion import quick_cash
 from models.sales.errors import SaleError
 from models.sales.orders import Order
@@ -36,7 +36,7 @@ class PackForm(FlaskForm):
     """The tag of the package a line is packed from, and its weight for goods sold by weight."""
 
     tag = StringField("Package tag", validators=[DataRequired("Scan the package's tag.")])
-    grams = StringField("Weight (g)", validators=[Optional(), Length(max=12)])
+    grams = FigureField("Weight (g)", figure=SALE_GRAMS)
 
 
 class RemoveLineForm(FlaskForm):
@@ -110,8 +110,7 @@ def _done(order_id: int, message: str, level: str = "ok"):
     return _screen(_order(order_id), message=message, level=level)
 
 
-@bp.get("/online/<int:order_id>")
-@staff_required("budtender")
+@bp.get("/online/<id:order_id>")
 def online_order(order_id: int):
     """Show an online order: its lines, what is packed, and the next step."""
     order = _order(order_id)
@@ -120,8 +119,7 @@ def online_order(order_id: int):
     return _screen(order)
 
 
-@bp.post("/online/<int:order_id>/accept")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/accept")
 def online_accept(order_id: int):
     """Take the order on; the customer's status page says accepted."""
     # CSRFProtect has already checked the token of every POST.
@@ -132,8 +130,7 @@ def online_accept(order_id: int):
     return _done(order_id, "Accepted. Scan the package of each line to pack it.")
 
 
-@bp.post("/online/<int:order_id>/lines/<int:line_id>/pack")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/lines/<id:line_id>/pack")
 def online_pack(order_id: int, line_id: int):
     """Pack a line from the package scanned (its tag must be the ordered product's)."""
     form = PackForm()
@@ -147,8 +144,8 @@ def online_pack(order_id: int, line_id: int):
             failed_line=line_id,
         )
     try:
-        grams = parse_grams(form.grams.data) if (form.grams.data or "").strip() else None
-        warning = pack_line(_order(order_id), line_id, form.tag.data, current_operator(), grams)
+        order = _order(order_id)
+        warning = pack_line(order, line_id, form.tag.data, current_operator(), form.grams.data)
     except SaleError as error:
         return _refused(order_id, error, pack_form=form, failed_line=line_id)
     if warning:
@@ -156,8 +153,7 @@ def online_pack(order_id: int, line_id: int):
     return _done(order_id, "Packed.")
 
 
-@bp.post("/online/<int:order_id>/lines/<int:line_id>/unpack")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/lines/<id:line_id>/unpack")
 def online_unpack(order_id: int, line_id: int):
     """Take a line off the package it was packed from (the wrong jar was scanned)."""
     try:
@@ -167,8 +163,7 @@ def online_unpack(order_id: int, line_id: int):
     return _done(order_id, warning or "Unpacked. Scan the right package.", "warning")
 
 
-@bp.post("/online/<int:order_id>/lines/<int:line_id>/remove")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/lines/<id:line_id>/remove")
 def online_remove(order_id: int, line_id: int):
     """Drop a line the store cannot fill, with the customer's agreement."""
     form = RemoveLineForm()
@@ -187,8 +182,7 @@ def online_remove(order_id: int, line_id: int):
     return _done(order_id, "Line removed; the total is updated.")
 
 
-@bp.post("/online/<int:order_id>/ready")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/ready")
 def online_ready(order_id: int):
     """Put the packed order on the pickup shelf; the customer is told by e-mail and on the page."""
     try:
@@ -198,8 +192,7 @@ def online_ready(order_id: int):
     return _done(order_id, "Ready for pickup. The customer is told.")
 
 
-@bp.post("/online/<int:order_id>/id")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/id")
 def online_id(order_id: int):
     """Check the ID of the person picking up: it must be the customer's, valid, old enough."""
     form = PickupIdForm()
@@ -225,8 +218,7 @@ def online_id(order_id: int):
     return _done(order_id, "ID checked. Take payment to hand the order over.")
 
 
-@bp.post("/online/<int:order_id>/complete")
-@staff_required("budtender")
+@bp.post("/online/<id:order_id>/complete")
 def online_complete(order_id: int):
     """Take payment and complete the pickup in one transaction; a repeat shows the same receipt."""
     order = _order(order_id)

@@ -6,8 +6,9 @@ from blueprints.access import (
     acting_staff,
     choose_store,
     current_store,
+    polled,
     screen_locked,
-    staff_required,
+    while_locked,
 )
 from blueprints.htmx import form_error_status, fragment_of, redirect_to, render
 from blueprints.ratelimits import count_failures, pin_key, pin_limit
@@ -78,7 +79,7 @@ def home_page(status: int = 200, block: str | None = "screen", **forms):
 
 
 @bp.get("/")
-@staff_required("budtender", while_locked=True)
+@while_locked
 def home():
     """Show the register home: check a customer in, the queue, today's figures."""
     if screen_locked():
@@ -87,7 +88,7 @@ def home():
 
 
 @bp.get("/queue")
-@staff_required("budtender", poll=True)
+@polled
 @fragment_of("register.home")
 def queue():
     """Return the customer queue (the home screen polls it)."""
@@ -101,7 +102,7 @@ def queue():
 
 
 @bp.get("/switch")
-@staff_required("budtender", while_locked=True)
+@while_locked
 def switch():
     """Show the staff tiles; with ?user=ID, the PIN pad for that budtender."""
     chosen = None
@@ -115,7 +116,7 @@ def switch():
 
 
 @bp.post("/switch")
-@staff_required("budtender", while_locked=True)
+@while_locked
 @limiter.limit(pin_limit, key_func=pin_key, deduct_when=count_failures)
 def switch_submit():
     """Hand the register (and the back office) to the staff member whose PIN this is."""
@@ -148,7 +149,7 @@ def switch_submit():
 
 
 @bp.post("/lock")
-@staff_required("budtender", while_locked=True)
+@while_locked
 def lock():
     """Lock the register until a budtender enters a PIN (idle timer or the lock button)."""
     row = login_row()
@@ -159,14 +160,12 @@ def lock():
 
 
 @bp.post("/activity")
-@staff_required("budtender")
 def activity():
     """Note that someone is using the tablet (typing in a long form sends nothing else)."""
     return "", 204
 
 
 @bp.post("/store")
-@staff_required("budtender")
 def change_store():
     """Move this tablet to another store the staff member acting works at; they stay acting."""
     form = StoreForm()

@@ -125,7 +125,7 @@ def _order_page(order, status: int = 200, message: str | None = None):
     )
 
 
-@bp.get("/account/orders/<int:order_id>")
+@bp.get("/account/orders/<id:order_id>")
 @login_required
 def order_detail(order_id: int):
     """Show the status of one of the customer's orders; htmx polls the status part."""
@@ -135,7 +135,7 @@ def order_detail(order_id: int):
     return _order_page(order)
 
 
-@bp.post("/account/orders/<int:order_id>/cancel")
+@bp.post("/account/orders/<id:order_id>/cancel")
 @login_required
 def cancel(order_id: int):
     """Cancel an order that is not packed yet; its held stock goes back on the menu."""

@@ -132,7 +132,7 @@ def store_menu(code: str):
     )
 
 
-@bp.get("/stores/<code>/products/<int:product_id>")
+@bp.get("/stores/<code>/products/<id:product_id>")
 def product(code: str, product_id: int):
     """Show one product: potency, weight, lab status and certificate, price, live availability."""
     if not age_confirmed():
@@ -162,7 +162,7 @@ def product_page(store: Store, detail, form: AddToCartForm, status: int = 200, m
     )
 
 
-@bp.get("/stores/<code>/products/<int:product_id>/availability")
+@bp.get("/stores/<code>/products/<id:product_id>/availability")
 def availability(code: str, product_id: int):
     """Return the product page's live stock line (polled while the page is open)."""
     if not age_confirmed():
