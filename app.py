@@ -3,12 +3,22 @@
 import logging
 import secrets
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 
 import config as settings
+from blueprints import register_blueprints
+from blueprints.manage.cli import limits_cli, taxes_cli
+from blueprints.security import init_security
 from extensions import csrf, db, htmx, limiter, login_manager, migrate
+from jobs import mail, reconcile, reports  # noqa: F401 - they carry what models ask for after commit
+from jobs.holds import holds_cli
+from jobs.mail import mail_cli
+from jobs.queues import init_jobs
+from jobs.tracktrace_cli import tracktrace_cli
+from jobs.worker import worker_command
 from models import load_all
+from models.demo.seed import seed_demo_command
 from models.infra import transactions
 from models.infra.crypto import FieldCipher
 
@@ -36,11 +46,6 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def tag_request():
         g.request_id = secrets.token_hex(8)
-
-    from blueprints import register_blueprints
-    from blueprints.security import init_security
-    from jobs import mail, reconcile, reports  # noqa: F401 - they carry what models ask for after commit
-    from jobs.queues import init_jobs
 
     init_security(app)
     register_blueprints(app)
@@ -70,8 +75,6 @@ def _tune_sqlite(engine, busy_timeout_ms: int) -> None:
 
 def _sqlite_begin_statement() -> str:
     """Choose IMMEDIATE for transactions that may write, so they queue instead of failing."""
-    from flask import has_request_context, request
-
     # A deferred transaction that later writes cannot wait for the lock (SQLITE_BUSY at once);
     # reading pages stay deferred so they never queue behind a sale.
     if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
@@ -80,12 +83,6 @@ def _sqlite_begin_statement() -> str:
 
 
 def _register_commands(app: Flask) -> None:
-    from blueprints.manage.cli import limits_cli, taxes_cli
-    from jobs.holds import holds_cli
-    from jobs.mail import mail_cli
-    from jobs.tracktrace_cli import tracktrace_cli
-    from jobs.worker import worker_command
-    from models.demo.seed import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(worker_command)

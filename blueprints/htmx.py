@@ -3,7 +3,7 @@
 import json
 from functools import wraps
 
-from flask import Response, make_response, redirect, url_for
+from flask import Response, make_response, redirect, render_template, url_for
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
 
@@ -44,8 +44,6 @@ def fragment_of(endpoint: str, *carried: str):
 
 def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
     """Render the full page, or only `block` when htmx asked for a fragment."""
-    from flask import render_template
-
     if block and wants_fragment():
         body = render_block(template, block, **context)
     else:

@@ -2,7 +2,18 @@
 
 from datetime import timedelta
 
-from flask import Flask, after_this_request, current_app, flash, g, request, session, url_for
+from flask import (
+    Flask,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import OperationalError
 
@@ -99,8 +110,6 @@ def touch_later(**values) -> None:
 
 
 def _unauthorized():
-    from flask import make_response, redirect
-
     endpoint = request.endpoint or ""
     if endpoint.startswith(("register.", "manage.")):
         target = url_for("auth.staff_login", next=request.path)

@@ -4,8 +4,11 @@ from functools import wraps
 
 from flask import current_app, has_app_context
 
+from extensions import db
+
 
 def _app():
+    # The app's factory imports jobs/ (they carry what models ask for): read it when a job runs.
     from app import create_app
 
     return create_app()
@@ -16,8 +19,6 @@ def in_app_context(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        from extensions import db
-
         # current_app is a LocalProxy; its stubs type it as the Flask object it stands for.
         app = current_app._get_current_object() if has_app_context() else _app()  # type: ignore[attr-defined]
         # A fresh context gives the job its own session, even when it runs inline after a commit.

@@ -20,6 +20,7 @@ from models.online.cart import (
 )
 from models.online.pickup import Slot, find_slot, hold_deadline
 from models.people.customers import Customer
+from models.rules.purchase_limits import cart_line
 from models.sales.orders import Order, OrderLine
 from models.stock.management import hold, lock_sellable, release_expired_holds, release_holds
 from models.stock.packages import Package
@@ -272,8 +273,6 @@ def snapshot_line(product: Product, quantity: int, price_cents: int) -> OrderLin
 
 
 def _line_thc(product: Product, milligrams: int) -> int | None:
-    from models.rules.purchase_limits import cart_line
-
     return cart_line(product, milligrams).thc_mg
 
 
