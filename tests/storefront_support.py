@@ -5,8 +5,8 @@ import logging
 import re
 import uuid
 from datetime import timedelta
-from html.parser import HTMLParser
 
+from bs4 import BeautifulSoup, Tag
 from werkzeug.datastructures import MultiDict
 
 from extensions import db
@@ -156,53 +156,47 @@ class HtmlForm:
         return pairs
 
 
-class _FormParser(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.forms: list[HtmlForm] = []
-        self._form: HtmlForm | None = None
-        self._select: str | None = None
+def _attrs(tag: Tag) -> dict:
+    """Return a tag's attributes as strings (bs4 gives class-like ones as lists)."""
+    return {k: " ".join(v) if isinstance(v, list) else v for k, v in tag.attrs.items()}
 
-    def handle_starttag(self, tag, attrs):
-        a = {k: (v if v is not None else "") for k, v in attrs}
-        if tag == "form":
-            self._form = HtmlForm(a)
-            self.forms.append(self._form)
-        form = self._form
-        if form is None:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text")
-            disabled = "disabled" in a
-            if kind == "radio":
-                form.radios.setdefault(name, []).append((a.get("value", ""), "checked" in a))
-                if disabled:
-                    form.radios[name][-1] = (a.get("value", ""), False)
-                    form.attrs.setdefault("disabled_values", []).append(a.get("value", ""))
-            elif kind == "checkbox":
-                if "checked" in a:
-                    form.fields.append((name, a.get("value", "on")))
-            elif kind not in ("submit", "button"):
-                form.fields.append((name, a.get("value", "")))
-        elif tag == "select" and name:
-            self._select = name
-            form.selects[name] = []
-        elif tag == "option" and self._select:
-            form.selects[self._select].append((a.get("value", ""), "selected" in a))
 
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._form = None
-        elif tag == "select":
-            self._select = None
+def _read_input(form: HtmlForm, field: Tag) -> None:
+    """Record one named <input> the way a browser would submit it."""
+    name, kind = str(field["name"]), str(field.get("type", "text")).lower()
+    value = str(field.get("value", ""))
+    if kind == "radio":
+        # A disabled radio is never submitted; the tests pick a free slot from the rest.
+        disabled = field.has_attr("disabled")
+        form.radios.setdefault(name, []).append((value, field.has_attr("checked") and not disabled))
+        if disabled:
+            form.attrs.setdefault("disabled_values", []).append(value)
+    elif kind == "checkbox":
+        if field.has_attr("checked"):
+            form.fields.append((name, str(field.get("value", "on"))))
+    elif kind not in ("submit", "button"):
+        form.fields.append((name, value))
+
+
+def _read_form(element: Tag) -> HtmlForm:
+    """Return one <form> with its named inputs, textareas and selects."""
+    form = HtmlForm(_attrs(element))
+    for field in element.find_all(["input", "textarea", "select"], attrs={"name": True}):
+        if field.name == "input":
+            _read_input(form, field)
+        elif field.name == "textarea":
+            form.fields.append((str(field["name"]), field.get_text()))
+        else:
+            form.selects[str(field["name"])] = [
+                (str(option.get("value", "")), option.has_attr("selected"))
+                for option in field.find_all("option")
+            ]
+    return form
 
 
 def html_forms(page: str) -> list[HtmlForm]:
     """Return every form of a page."""
-    parser = _FormParser()
-    parser.feed(page)
-    return parser.forms
+    return [_read_form(form) for form in BeautifulSoup(page, "html.parser").find_all("form")]
 
 
 def submit(client, form: HtmlForm, **changes):
