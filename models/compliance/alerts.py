@@ -10,7 +10,7 @@ from extensions import db
 from models.base import utcnow
 from models.compliance.outbox import ComplianceReport, status_counts
 from models.infra.audit import AuditEvent, record
-from models.infra.mail import send_later
+from models.infra.mail import render_body, send_later
 from models.people.users import StoreMembership, User
 from models.stores.store import Store
 
@@ -60,12 +60,13 @@ def mail_managers(
         log.warning("store %s: %s: no active manager or admin to e-mail", store_id, action)
         return
     headline, happened, to_do, page = alert_text(store, action, message, report, user_id=user_id)
-    body = (
-        f"{happened}\n\n"
-        f"What to do: {to_do}\n\n"
-        f"In Pistil's back office, with {store.name} chosen as your store: {path or page}\n\n"
-        f"You get this as a manager or admin of {store.name}. Pistil sends at most one e-mail "
-        f"like this every {describe_window(window)}; the back office shows every alert.\n"
+    body = render_body(
+        "manager_alert",
+        store=store,
+        happened=happened,
+        to_do=to_do,
+        page=path or page,
+        window=describe_window(window),
     )
     subject = f"Pistil · {store.name}: {headline}"
     for recipient in recipients:
