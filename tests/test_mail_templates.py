@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from models.compliance import alerts
 from models.infra.mail import render_body
 
 STORE = SimpleNamespace(
@@ -86,17 +87,45 @@ def test_password_reset_carries_the_link(app):
     assert_clean(body)
 
 
-def test_manager_alert_says_what_happened_what_to_do_and_where(app):
-    body = render_body(
-        "manager_alert",
-        store=STORE,
-        happened="Metrc rejected report #9, a sale for order #42.",
-        to_do="read the state's answer on the report's page.",
-        page="/manage/compliance/reports/9",
-        window="30 minutes",
+ALERTS = [
+    ("tracktrace.license_paused", None, "Metrc refused the store's credentials"),
+    ("tracktrace.needs_attention", 9, "Metrc rejected report #9, a sale for order #42, and"),
+    (
+        "tracktrace.report_dead",
+        9,
+        "gave up sending report #9, a sale for order #42 to Metrc after 5",
+    ),
+    ("tracktrace.reconciliation_differences", None, "1 difference(s). The state's records"),
+    ("tracktrace.reconciliation_overdue", None, "1 difference(s).\n\nWhat to do: open the day's"),
+    ("tracktrace.something_new", 9, "Pistil raised an alert (tracktrace.something_new) about"),
+]
+
+
+@pytest.mark.parametrize(("action", "report_id", "fact"), ALERTS)
+def test_each_manager_alert_says_what_happened_what_to_do_and_where(
+    app, monkeypatch, action, report_id, fact
+):
+    monkeypatch.setattr(
+        alerts, "status_counts", lambda store_id: {"pending": 4, "needs_attention": 2}
     )
-    assert body.startswith("Metrc rejected report #9, a sale for order #42.\n\n")
-    assert "What to do: read the state's answer on the report's page.\n\n" in body
-    assert "with Green Door & Co chosen as your store: /manage/compliance/reports/9\n\n" in body
-    assert "at most one e-mail like this every 30 minutes; the back office" in body
+    store = SimpleNamespace(
+        **vars(STORE),
+        id=3,
+        tracktrace_label="Metrc",
+        tracktrace_credentials_enc=b"sealed",
+        tracktrace_license=None,
+        license_number="402R-1",
+    )
+    report = (
+        SimpleNamespace(id=report_id, kind="sale", order_id=42, attempts=5) if report_id else None
+    )
+    message = "Reconciliation of 2026-03-05: 1 difference(s)."
+    headline, kind, context = alerts.alert_mail(store, action, message, report, user_id=None)
+    body = render_body(f"alerts/{kind}", window="30 minutes", **context)
+    assert headline and fact in body
+    assert "\n\nWhat to do: " in body
+    assert f"with Green Door & Co chosen as your store: {context['page']}\n\n" in body
+    assert body.endswith(
+        "at most one e-mail like this every 30 minutes; the back office shows every alert.\n"
+    )
     assert_clean(body)
