@@ -8,7 +8,7 @@ from blueprints.htmx import form_error_status, redirect_to, render
 from blueprints.ratelimits import count_failures, login_key, login_limit
 from extensions import db, limiter
 from models.base import utcnow
-from models.infra.mail import send_later
+from models.infra.mail import render_body, send_later
 from models.people.accounts import (
     RESET_VALID_FOR,
     ResetRefused,
@@ -40,9 +40,7 @@ def forgot_password():
         # never into a log or a job; a mail that cannot go out within the hour is dropped.
         send_later(
             "Reset your Pistil password",
-            "Someone asked to reset the password of your Pistil account.\n\n"
-            f"Choose a new password here within an hour: {link}\n\n"
-            "If it was not you, ignore this e-mail; your password stays as it is.\n",
+            render_body("password_reset", link=link),
             ref=f"customer-{customer.id}-reset",
             customer=customer,
             send_by=utcnow() + RESET_VALID_FOR,

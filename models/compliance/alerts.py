@@ -3,6 +3,7 @@
 import logging
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from extensions import db
 from models.base import utcnow
 from models.compliance.outbox import ComplianceReport, status_counts
 from models.infra.audit import AuditEvent, record
-from models.infra.mail import send_later
+from models.infra.mail import render_body, send_later
 from models.people.users import StoreMembership, User
 from models.stores.store import Store
 
@@ -59,14 +60,9 @@ def mail_managers(
     if not recipients:
         log.warning("store %s: %s: no active manager or admin to e-mail", store_id, action)
         return
-    headline, happened, to_do, page = alert_text(store, action, message, report, user_id=user_id)
-    body = (
-        f"{happened}\n\n"
-        f"What to do: {to_do}\n\n"
-        f"In Pistil's back office, with {store.name} chosen as your store: {path or page}\n\n"
-        f"You get this as a manager or admin of {store.name}. Pistil sends at most one e-mail "
-        f"like this every {describe_window(window)}; the back office shows every alert.\n"
-    )
+    headline, kind, context = alert_mail(store, action, message, report, user_id=user_id)
+    context["page"] = path or context["page"]
+    body = render_body(f"alerts/{kind}", window=describe_window(window), **context)
     subject = f"Pistil · {store.name}: {headline}"
     for recipient in recipients:
         send_later(
@@ -124,88 +120,53 @@ def describe_report(report: ComplianceReport) -> str:
     return f"report #{report.id}, {article} {report.kind}{of_order}"
 
 
-def alert_text(
+def alert_mail(
     store: Store,
     action: str,
     message: str,
     report: ComplianceReport | None,
     *,
     user_id: int | None,
-) -> tuple[str, str, str, str]:
-    """Return an alert mail's headline, what happened, what to do, and the page to open."""
+) -> tuple[str, str, dict[str, Any]]:
+    """Return an alert mail's headline, its template under email/alerts/, and what it says."""
     # The state's own words stay out: they can quote a patient's card number, and they are shown
     # on the report's page to whoever signs in.
     system = store.tracktrace_label
-    report_page = f"/manage/compliance/reports/{report.id}" if report else "/manage/compliance"
-    reconcile_to_do = (
-        "open the day's reconciliation, resend every sale missing at the state, and settle each "
-        "other difference with a note saying how it was put right. Differences left open for "
-        "more than 24 hours page the managers again."
-    )
+    context: dict[str, Any] = {
+        "store": store,
+        "system": system,
+        "action": action,
+        "message": message,
+        "report": report,
+        "page": f"/manage/compliance/reports/{report.id}" if report else "/manage/compliance",
+    }
     if action == "tracktrace.license_paused":
-        if user_id is not None:
-            cause = "someone paused reporting by hand in the back office"
-            to_do = "resume reporting as soon as the reason for the pause is dealt with."
-        elif store.tracktrace_credentials_enc is None:
-            cause = f"the store has no {system} credentials set"
-            to_do = (
-                f"enter the store's {system} credentials in the back office's Settings "
-                "(/manage/settings, or `flask tracktrace configure`), then press Resume on the "
-                "compliance page."
-            )
-        else:
-            cause = (
-                f"{system} refused the store's credentials (an expired or wrong key or password, "
-                f"or a {system} user without the sales permissions)"
-            )
-            to_do = (
-                f"fix the {system} user's permissions, or enter valid credentials in the back "
-                "office's Settings (/manage/settings, or `flask tracktrace configure`), then "
-                "press Resume on the compliance page. The waiting reports then go out in order, "
-                "and none is sent twice."
-            )
-        waiting = status_counts(store.id)["pending"]
-        happened = (
-            f"Pistil has stopped sending {store.name}'s sales and stock changes to {system} "
-            f"(license {store.tracktrace_license or store.license_number}): {cause}. The "
-            f"register keeps selling, and {waiting} report(s) wait in order; none reaches the "
-            "state, and the state's reporting deadlines keep running, until reporting resumes."
+        context["page"] = "/manage/compliance"
+        context["waiting"] = status_counts(store.id)["pending"]
+        context["cause"] = (
+            "by_hand"
+            if user_id is not None
+            else "no_credentials"
+            if store.tracktrace_credentials_enc is None
+            else "refused"
         )
-        return f"reports to {system} are paused", happened, to_do, "/manage/compliance"
+        return f"reports to {system} are paused", "license_paused", context
     if action == "tracktrace.needs_attention" and report is not None:
-        waiting = status_counts(store.id)["needs_attention"]
-        happened = (
-            f"{system} rejected {describe_report(report)}, and Pistil will not try it again on "
-            f"its own. {waiting} report(s) of {store.name} need attention now."
-        )
-        to_do = (
-            "read the state's answer on the report's page, put right what it points at (often a "
-            "package that is not on the state's books, or a quantity that differs), then retry "
-            f"it; or enter it in {system} by hand and mark it handled."
-        )
-        return f"{system} rejected a report", happened, to_do, report_page
+        context["waiting"] = status_counts(store.id)["needs_attention"]
+        context["described"] = describe_report(report)
+        return f"{system} rejected a report", "needs_attention", context
     if action == "tracktrace.report_dead" and report is not None:
-        happened = (
-            f"Pistil gave up sending {describe_report(report)} to {system} after "
-            f"{report.attempts} tries: the state's deadline for it has passed. The state does "
-            "not have it."
-        )
-        to_do = (
-            f"enter it in {system}'s own screens by hand and mark it handled, or retry it once "
-            f"{system} works again."
-        )
-        return f"a report to {system} was given up", happened, to_do, report_page
+        context["described"] = describe_report(report)
+        return f"a report to {system} was given up", "report_dead", context
     if action == "tracktrace.reconciliation_differences":
-        # Reconciliation writes these messages itself: a day and a count, nothing personal.
-        happened = f"{message} The state's records and Pistil's disagree."
+        context["page"] = "/manage/compliance/reconcile"
         headline = f"{system}'s records differ from Pistil's"
-        return headline, happened, reconcile_to_do, "/manage/compliance/reconcile"
+        return headline, "reconciliation_differences", context
     if action == "tracktrace.reconciliation_overdue":
+        context["page"] = "/manage/compliance/reconcile"
         headline = "reconciliation differences open for more than 24 hours"
-        return headline, message, reconcile_to_do, "/manage/compliance/reconcile"
-    happened = f"Pistil raised an alert ({action}) about reporting to {system}."
-    to_do = "look at the compliance page and the store's recent activity."
-    return "a reporting alert", happened, to_do, report_page
+        return headline, "reconciliation_overdue", context
+    return "a reporting alert", "other", context
 
 
 def alert(

@@ -80,6 +80,16 @@ def mail_configured() -> bool:
     return smtp_url() is not None
 
 
+def render_body(name: str, **context) -> str:
+    """Render the plain-text body templates/email/<name>.txt holds, ending in a newline."""
+    # The app's own Jinja environment (its filters, url_for) but not render_template: the pages'
+    # context processors read the request and the signed-in staff, and alerts are written by jobs.
+    # Flask autoescapes only .html/.xml/.svg templates, so a "&" in a store's name stays "&";
+    # Jinja drops a template file's last newline, and a mail's body ends with one.
+    template = current_app.jinja_env.get_template(f"email/{name}.txt")
+    return template.render(**context) + "\n"
+
+
 def send_later(
     subject: str,
     body: str,
